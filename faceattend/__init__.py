@@ -1,0 +1,7 @@
+"""faceattend: offline face-recognition attendance.
+
+The core (everything outside ``faceattend.gui``) is Qt-free: it turns RGB frames into named
+faces and records attendance in SQLite. The GUI and the CLI are thin layers over it.
+"""
+
+__version__ = "0.1.0"
