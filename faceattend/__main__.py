@@ -1,0 +1,5 @@
+import sys
+
+from faceattend.cli import main
+
+sys.exit(main())

@@ -1,0 +1,198 @@
+"""Accuracy protocols: LFW pair verification and open-set identification the way attendance works.
+
+Both embed each image once: the face nearest the image centre (benchmark photos are centred on
+their subject); when the detector finds no face, the image is embedded from the median landmark
+positions of the faces found in the same set, and the count is reported, never hidden.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from faceattend.align import align_face
+from faceattend.images import is_image_file, load_image
+from faceattend.match import Gallery
+from faceattend.pipeline import Recognizer
+from faceattend.types import Detection
+
+Progress = Callable[[int, int], None]
+
+
+@dataclass
+class EmbeddedSet:
+    embeddings: np.ndarray  # (N, D)
+    no_face: list[str] = field(default_factory=list)
+
+
+def _central(detections: Sequence[Detection], width: int, height: int) -> Detection:
+    cx, cy = width / 2, height / 2
+
+    def distance(d: Detection) -> float:
+        return ((d.box[0] + d.box[2]) / 2 - cx) ** 2 + ((d.box[1] + d.box[3]) / 2 - cy) ** 2
+
+    return min(detections, key=distance)
+
+
+def embed_images(recognizer: Recognizer, paths: Sequence[Path], batch: int = 32,
+                 progress: Progress | None = None) -> EmbeddedSet:
+    """One embedding per image (see module docstring for the no-face rule)."""
+    crops: list[np.ndarray | None] = [None] * len(paths)
+    relative_landmarks: list[np.ndarray] = []
+    missing: list[tuple[int, np.ndarray]] = []
+    for start in range(0, len(paths), batch):
+        frames = [load_image(p) for p in paths[start:start + batch]]
+        for offset, (frame, found) in enumerate(zip(frames, _detect_all(recognizer, frames))):
+            h, w = frame.shape[:2]
+            if found:
+                face = _central(found, w, h)
+                crops[start + offset] = align_face(frame, face.landmarks)
+                relative_landmarks.append(face.landmarks / np.array([w, h], np.float32))
+            else:
+                missing.append((start + offset, frame))
+        if progress:
+            progress(min(start + batch, len(paths)), len(paths))
+    if missing:
+        if not relative_landmarks:
+            raise ValueError("no face was found in any image")
+        typical = np.median(np.stack(relative_landmarks), axis=0)
+        for index, frame in missing:
+            h, w = frame.shape[:2]
+            crops[index] = align_face(frame, typical * np.array([w, h], np.float32))
+    stacked = np.stack([c for c in crops if c is not None])
+    embeddings = np.concatenate([recognizer.embedder.embed(stacked[i:i + 64])
+                                 for i in range(0, len(stacked), 64)])
+    return EmbeddedSet(embeddings, [str(paths[i]) for i, _ in missing])
+
+
+def _detect_all(recognizer: Recognizer, frames: list[np.ndarray]) -> list[list[Detection]]:
+    """Same-size frames go through the detector together."""
+    if len({f.shape for f in frames}) == 1:
+        return recognizer.detector.detect_batch(frames)
+    return [recognizer.detector.detect(f) for f in frames]
+
+
+# -- LFW verification -----------------------------------------------------------------------
+@dataclass
+class PairsFile:
+    folds: int
+    pairs: list[tuple[Path, Path, bool]]  # in file order: fold after fold
+
+
+def read_pairs(pairs_file: Path, images: Path) -> PairsFile:
+    """LFW ``pairs.txt`` format: ``folds n``, then per fold n same and n different lines."""
+    lines = [line.split() for line in pairs_file.read_text().splitlines() if line.strip()]
+    folds, per_fold = int(lines[0][0]), int(lines[0][1])
+    pairs = []
+    for parts in lines[1:]:
+        if len(parts) == 3:
+            name, i, j = parts
+            pairs.append((_lfw_path(images, name, i), _lfw_path(images, name, j), True))
+        elif len(parts) == 4:
+            pairs.append((_lfw_path(images, parts[0], parts[1]), _lfw_path(images, parts[2], parts[3]), False))
+        else:
+            raise ValueError(f"{pairs_file}: cannot read line {' '.join(parts)!r}")
+    if len(pairs) != folds * per_fold * 2:
+        raise ValueError(f"{pairs_file}: expected {folds * per_fold * 2} pairs, found {len(pairs)}")
+    return PairsFile(folds, pairs)
+
+
+def _lfw_path(images: Path, name: str, index: str) -> Path:
+    return images / name / f"{name}_{int(index):04d}.jpg"
+
+
+def best_threshold(scores: np.ndarray, same: np.ndarray) -> float:
+    """The similarity threshold with the highest accuracy on these pairs."""
+    candidates = np.unique(scores)
+    midpoints = np.concatenate([[candidates[0] - 1e-6], (candidates[:-1] + candidates[1:]) / 2,
+                                [candidates[-1] + 1e-6]])
+    accuracy = [np.mean((scores >= t) == same) for t in midpoints]
+    return float(midpoints[int(np.argmax(accuracy))])
+
+
+def verify_lfw(recognizer: Recognizer, pairs_file: Path, images: Path,
+               progress: Progress | None = None) -> dict[str, object]:
+    """Standard protocol: per fold, threshold chosen on the other folds, accuracy on this one."""
+    parsed = read_pairs(pairs_file, images)
+    unique = sorted({p for a, b, _ in parsed.pairs for p in (a, b)})
+    missing = [str(p) for p in unique if not p.is_file()]
+    if missing:
+        raise FileNotFoundError(f"{len(missing)} images of the pairs file are missing, e.g. {missing[0]}")
+    embedded = embed_images(recognizer, unique, progress=progress)
+    index = {p: i for i, p in enumerate(unique)}
+    left = embedded.embeddings[[index[a] for a, _, _ in parsed.pairs]]
+    right = embedded.embeddings[[index[b] for _, b, _ in parsed.pairs]]
+    scores = np.sum(left * right, axis=1)
+    same = np.array([s for _, _, s in parsed.pairs])
+    fold_of = np.repeat(np.arange(parsed.folds), len(parsed.pairs) // parsed.folds)
+    accuracies, thresholds = [], []
+    for fold in range(parsed.folds):
+        train = fold_of != fold
+        threshold = best_threshold(scores[train], same[train])
+        accuracies.append(float(np.mean((scores[~train] >= threshold) == same[~train])))
+        thresholds.append(threshold)
+    return {
+        "pairs": len(parsed.pairs), "folds": parsed.folds,
+        "accuracy_mean": float(np.mean(accuracies)), "accuracy_std": float(np.std(accuracies)),
+        "fold_accuracies": accuracies, "thresholds": thresholds, "images": len(unique),
+        "no_face": {"count": len(embedded.no_face), "images": embedded.no_face,
+                    "fallback": "aligned from the median landmark positions of the detected faces"},
+    }
+
+
+# -- open-set identification ----------------------------------------------------------------
+def identity_folders(root: Path) -> dict[str, list[Path]]:
+    people = {}
+    for folder in sorted(p for p in root.iterdir() if p.is_dir()):
+        photos = sorted(p for p in folder.iterdir() if is_image_file(p))
+        if photos:
+            people[folder.name] = photos
+    return people
+
+
+def threshold_at_far(stranger_scores: np.ndarray, far: float) -> float:
+    """The lowest threshold that accepts at most ``far`` of the strangers."""
+    ordered = np.sort(stranger_scores)[::-1]
+    allowed = int(np.floor(far * len(ordered)))
+    return float(np.nextafter(ordered[allowed], np.inf)) if allowed < len(ordered) else float(ordered[-1])
+
+
+def identify_open_set(recognizer: Recognizer, root: Path, enrol: int, threshold: float,
+                      progress: Progress | None = None) -> dict[str, object]:
+    """Enrol the first ``enrol`` photos of people with more; probe with the rest and strangers."""
+    people = identity_folders(root)
+    enrolled = {n: p for n, p in people.items() if len(p) >= enrol + 1}
+    strangers = [p[0] for n, p in people.items() if len(p) == 1]
+    if not enrolled or not strangers:
+        raise ValueError(f"{root} needs people with at least {enrol + 1} photos and people with exactly one")
+    gallery_paths = [(i, p) for i, (n, ps) in enumerate(enrolled.items()) for p in ps[:enrol]]
+    probe_paths = [(i, p) for i, (n, ps) in enumerate(enrolled.items()) for p in ps[enrol:]]
+    all_paths = [p for _, p in gallery_paths] + [p for _, p in probe_paths] + strangers
+    embedded = embed_images(recognizer, all_paths, progress=progress)
+    g, q = len(gallery_paths), len(probe_paths)
+    names = {i: n for i, n in enumerate(enrolled)}
+    gallery = Gallery(embedded.embeddings[:g], [i for i, _ in gallery_paths], names)
+    people_ids, probe_scores = gallery.person_scores(embedded.embeddings[g:g + q])
+    truth = np.array([i for i, _ in probe_paths])
+    best = people_ids[probe_scores.argmax(axis=1)]
+    best_score = probe_scores.max(axis=1)
+    _, stranger_scores = gallery.person_scores(embedded.embeddings[g + q:])
+    stranger_best = stranger_scores.max(axis=1)
+
+    def rates(t: float) -> tuple[float, float]:
+        return float(np.mean((best == truth) & (best_score >= t))), float(np.mean(stranger_best >= t))
+
+    t1 = threshold_at_far(stranger_best, 0.01)
+    dir1, far1 = rates(t1)
+    dir_t, far_t = rates(threshold)
+    return {
+        "enrolled_people": len(enrolled), "probes": q, "strangers": len(strangers), "enrol": enrol,
+        "rank1": float(np.mean(best == truth)),
+        "dir_at_far1": dir1, "threshold_at_far1": t1, "far_at_far1_threshold": far1,
+        "threshold": threshold, "dir_at_threshold": dir_t, "far_at_threshold": far_t,
+        "no_face": {"count": len(embedded.no_face), "images": embedded.no_face,
+                    "fallback": "aligned from the median landmark positions of the detected faces"},
+    }
