@@ -1,0 +1,95 @@
+"""Aligned face crops in, unit-length 128-d embeddings out (numpy at both ends).
+
+The embedder keeps the trainable :class:`MobileFaceNet` as it was given and runs a BatchNorm-folded
+channels-last copy of it for inference: the same function (within float rounding, ~1e-6), about
+a fifth faster on CPU than the unfolded network, and faster per face than onnxruntime running the
+same weights. Thread counts are left to the caller (``torch.set_num_threads``) because the app
+decides how to share the CPU between camera, detector and embedder.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from faceattend.device import pick_device
+from faceattend.embed.mobilenet import INPUT_SIZE, MobileFaceNet, fuse_for_inference, load_sface
+
+#: Name recorded with every stored embedding made by the stock weights, so embeddings of a
+#: fine-tuned model (named after its weights file) are never compared with these.
+STOCK_MODEL = "sface-2021dec"
+
+
+class FaceEmbedder:
+    """Batched, eval-mode inference of one set of embedding weights on one device.
+
+    ``flip=True`` adds the embedding of each face's mirror image before normalising (a common
+    test-time augmentation that makes the result less sensitive to pose); both views go through
+    the network in one batch. The embeddings of a flip and a no-flip embedder are close but not
+    identical, so ``flip`` must stay the same for a whole gallery. The folded inference copy is
+    taken when the embedder is made: after changing ``net``'s weights, make a new embedder.
+    """
+
+    #: Largest number of crops sent through the network at once; bounds memory on big imports.
+    max_batch = 64
+
+    def __init__(self, net: MobileFaceNet, model_name: str, device: torch.device, flip: bool) -> None:
+        self.net = net.to(device).eval()
+        self.model_name = model_name
+        self.device = device
+        self.flip = flip
+        self.dim: int = net.fc.out_features
+        self._infer = fuse_for_inference(self.net).to(memory_format=torch.channels_last)
+
+    def embed(self, crops: np.ndarray) -> np.ndarray:
+        """(N, 112, 112, 3) uint8 RGB aligned crops -> (N, dim) float32, each row unit length."""
+        crops = np.asarray(crops)
+        if crops.ndim != 4 or crops.shape[1:] != (INPUT_SIZE, INPUT_SIZE, 3):
+            raise ValueError(f"expected (N, {INPUT_SIZE}, {INPUT_SIZE}, 3) crops, got {crops.shape}")
+        if crops.dtype != np.uint8:
+            raise ValueError(f"expected uint8 crops, got {crops.dtype}")
+        out = np.empty((len(crops), self.dim), dtype=np.float32)
+        for start in range(0, len(crops), self.max_batch):
+            chunk = crops[start : start + self.max_batch]
+            out[start : start + len(chunk)] = self._embed_batch(chunk)
+        return out
+
+    @torch.inference_mode()
+    def _embed_batch(self, crops: np.ndarray) -> np.ndarray:
+        # NHWC uint8 permuted to NCHW *is* channels_last in memory: no copy, no reorder.
+        x = torch.from_numpy(np.ascontiguousarray(crops)).to(self.device)
+        x = x.permute(0, 3, 1, 2).float()
+        if self.flip:
+            x = torch.cat([x, x.flip(3)]).contiguous(memory_format=torch.channels_last)
+        emb = self._infer(x)
+        if self.flip:
+            emb = emb[: len(crops)] + emb[len(crops) :]
+        return F.normalize(emb, dim=1).float().cpu().numpy()
+
+
+def load_embedder(
+    device: str | torch.device = "auto", weights: Path | None = None, flip: bool = False
+) -> FaceEmbedder:
+    """The embedder for ``weights``: None for stock SFace, else a fine-tuned state-dict file.
+
+    A fine-tuned file is a ``MobileFaceNet.state_dict()`` saved by the training wizard; its
+    stem becomes the model name stored with its embeddings. ``device`` follows
+    :func:`pick_device` (``auto``/``cpu``/``cuda``, CUDA falling back to CPU when absent).
+    """
+    dev = pick_device(device.type if isinstance(device, torch.device) else device)
+    net = MobileFaceNet()
+    if weights is None:
+        load_sface(net)
+        name = STOCK_MODEL
+    else:
+        weights = Path(weights)
+        state = torch.load(weights, map_location="cpu", weights_only=True)
+        try:
+            net.load_state_dict(state)
+        except RuntimeError as exc:
+            raise ValueError(f"{weights} does not hold MobileFaceNet weights: {exc}") from exc
+        name = weights.stem
+    return FaceEmbedder(net, name, dev, flip)
