@@ -235,6 +235,10 @@ def cmd_eval(args: argparse.Namespace) -> int:
     else:
         print(text)
         print(f"  no face found in {result['no_face']['count']} image(s); {result['no_face']['fallback']}")
+        if result.get("missing_images", {}).get("count"):
+            missing = result["missing_images"]
+            print(f"  {missing['count']} image(s) missing from the data set; "
+                  f"{missing['pairs_counted_as_errors']} pair(s) counted as errors")
     return 0
 
 

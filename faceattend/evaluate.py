@@ -118,26 +118,33 @@ def verify_lfw(recognizer: Recognizer, pairs_file: Path, images: Path,
     """Standard protocol: per fold, threshold chosen on the other folds, accuracy on this one."""
     parsed = read_pairs(pairs_file, images)
     unique = sorted({p for a, b, _ in parsed.pairs for p in (a, b)})
-    missing = [str(p) for p in unique if not p.is_file()]
-    if missing:
-        raise FileNotFoundError(f"{len(missing)} images of the pairs file are missing, e.g. {missing[0]}")
-    embedded = embed_images(recognizer, unique, progress=progress)
-    index = {p: i for i, p in enumerate(unique)}
-    left = embedded.embeddings[[index[a] for a, _, _ in parsed.pairs]]
-    right = embedded.embeddings[[index[b] for _, b, _ in parsed.pairs]]
-    scores = np.sum(left * right, axis=1)
+    missing = {p for p in unique if not p.is_file()}
+    if len(missing) == len(unique):
+        raise FileNotFoundError(f"none of the images of {pairs_file} are in {images}")
+    present = [p for p in unique if p not in missing]
+    embedded = embed_images(recognizer, present, progress=progress)
+    index = {p: i for i, p in enumerate(present)}
+    scores = np.array([
+        float(embedded.embeddings[index[a]] @ embedded.embeddings[index[b]])
+        if a in index and b in index else np.nan for a, b, _ in parsed.pairs])
     same = np.array([s for _, _, s in parsed.pairs])
     fold_of = np.repeat(np.arange(parsed.folds), len(parsed.pairs) // parsed.folds)
+    usable = ~np.isnan(scores)
     accuracies, thresholds = [], []
     for fold in range(parsed.folds):
-        train = fold_of != fold
+        train = (fold_of != fold) & usable
         threshold = best_threshold(scores[train], same[train])
-        accuracies.append(float(np.mean((scores[~train] >= threshold) == same[~train])))
+        test = fold_of == fold
+        # A pair whose image is missing counts as an error: never dropped, never a free point.
+        correct = np.where(usable[test], (scores[test] >= threshold) == same[test], False)
+        accuracies.append(float(np.mean(correct)))
         thresholds.append(threshold)
     return {
         "pairs": len(parsed.pairs), "folds": parsed.folds,
         "accuracy_mean": float(np.mean(accuracies)), "accuracy_std": float(np.std(accuracies)),
         "fold_accuracies": accuracies, "thresholds": thresholds, "images": len(unique),
+        "missing_images": {"count": len(missing), "images": sorted(map(str, missing)),
+                           "pairs_counted_as_errors": int((~usable).sum())},
         "no_face": {"count": len(embedded.no_face), "images": embedded.no_face,
                     "fallback": "aligned from the median landmark positions of the detected faces"},
     }
