@@ -30,5 +30,9 @@ test: setup system-deps
 bench: setup
 	bash bench/run.sh
 
+screenshot: setup
+	bash scripts/system-deps.sh --xvfb
+	bash scripts/screenshot.sh
+
 clean:
 	rm -rf $(VENV) build dist

@@ -1,0 +1,330 @@
+"""The main window: wires the camera, the recognition thread, the store and the three tabs.
+
+Threads: a capture thread per source (opens, reads and releases it), one recognition thread
+(newest frame only), a loader for the networks, and short jobs. The GUI thread owns one
+``Store`` for its own actions and never runs a network.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from functools import partial
+
+from PySide6.QtCore import QTimer
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtWidgets import QDialog, QHBoxLayout, QLabel, QMainWindow, QPushButton, QTabWidget, QVBoxLayout, QWidget
+
+from faceattend.camera import FrameSource, open_source
+from faceattend.config import Settings, save_settings
+from faceattend.gui import qtutil
+from faceattend.gui.attendance_panel import AttendancePanel
+from faceattend.gui.camera_bar import CameraBar, describe
+from faceattend.gui.enrol_dialog import EnrolDialog
+from faceattend.gui.live_panel import LivePanel
+from faceattend.gui.people_panel import PeoplePanel
+from faceattend.gui.quality import MIN_ENROL_FACE
+from faceattend.gui.settings_dialog import SettingsDialog, enrol_samples
+from faceattend.gui.stall import StallMonitor
+from faceattend.gui.workers import CaptureThread, FrameSlot, JobThread, RecognitionThread, stop_thread
+from faceattend.pipeline import ACTIVE_MODEL_KEY, Recognizer, load_recognizer
+from faceattend.store import Store, StoreError
+
+SourceArg = str | FrameSource | Callable[[], FrameSource]
+PICK_ANOTHER = "Choose another camera, a video file or a network stream in the list above."
+
+
+class MainWindow(QMainWindow):
+    """``recognizer`` and ``source`` may be injected (tests, benchmarks); else they are built here."""
+
+    def __init__(self, settings: Settings, recognizer: Recognizer | None = None, source: SourceArg | None = None,
+                 store: Store | None = None, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.settings = settings
+        self.store = store if store is not None else Store(settings.database_path())
+        self.recognizer: Recognizer | None = None
+        self.lock = threading.Lock()  # one network user at a time: live view, enrolment
+        self.slot = FrameSlot()
+        self.capture: CaptureThread | None = None
+        self.recognition: RecognitionThread | None = None
+        self.loader: JobThread | None = None
+        self._loaders: list[JobThread] = []  # all, so shutdown can wait for each
+        self.latency_ms = 0.0
+        self.source_description = ""
+        self.source_ok = False
+        self._closed = False
+        self.setWindowTitle("faceattend")
+        self._build()
+        self.stall_monitor = StallMonitor(self)
+        self.stall_monitor.start()
+        self._status_timer = QTimer(self)
+        self._status_timer.timeout.connect(self.update_status)
+        self._status_timer.start(500)
+        if recognizer is not None:
+            self._recognizer_ready(recognizer)
+        else:
+            self.load_recognizer()
+        self.open_source(source if source is not None else settings.camera)
+
+    # -- layout ----------------------------------------------------------------------------
+    def _build(self) -> None:
+        self.camera_bar = CameraBar(self.settings.camera)
+        self.settings_button = QPushButton("Settings…")
+        top = QHBoxLayout()
+        top.addWidget(self.camera_bar, 1)
+        top.addWidget(self.settings_button)
+        self.live = LivePanel(self.settings, lambda: self.store)
+        self.people = PeoplePanel(self.store)
+        self.attendance = AttendancePanel(self.store)
+        self.tabs = QTabWidget()
+        self.tabs.addTab(self.live, "Live")
+        self.tabs.addTab(self.people, "People")
+        self.tabs.addTab(self.attendance, "Attendance")
+        central = QWidget()
+        layout = QVBoxLayout(central)
+        layout.addLayout(top)
+        layout.addWidget(self.tabs, 1)
+        self.setCentralWidget(central)
+        self.status_label = QLabel()
+        self.statusBar().addPermanentWidget(self.status_label, 1)
+        self.camera_bar.chosen.connect(self._camera_chosen)
+        self.settings_button.clicked.connect(self.open_settings)
+        self.live.enrol_requested.connect(lambda: self.open_enrol_dialog())
+        self.live.recorded.connect(lambda _event: self.attendance.refresh())
+        self.people.enrol_requested.connect(self.open_enrol_dialog)
+        self.people.changed.connect(self.reload_people)
+        self.live.enrol_button.setEnabled(False)
+        self._menus()
+        self.resize(1200, 760)
+
+    def _menus(self) -> None:
+        file_menu = self.menuBar().addMenu("&File")
+        settings_action = QAction("&Settings…", self)
+        settings_action.triggered.connect(self.open_settings)
+        quit_action = QAction("&Quit", self)
+        quit_action.setShortcut(QKeySequence.StandardKey.Quit)
+        quit_action.triggered.connect(self.close)
+        file_menu.addAction(settings_action)
+        file_menu.addAction(quit_action)
+        checkin_action = QAction("Check &in", self)
+        checkin_action.setShortcut(QKeySequence("Ctrl+I"))
+        checkin_action.triggered.connect(lambda: self.live.check_in())
+        self.menuBar().addMenu("&Attendance").addAction(checkin_action)
+        train_action = QAction("&Train the recogniser…", self)
+        train_action.triggered.connect(self.open_train_wizard)
+        self.menuBar().addMenu("&Tools").addAction(train_action)
+
+    # -- recognizer ------------------------------------------------------------------------
+    def load_recognizer(self) -> None:
+        """Build the networks in a thread (seconds); the live view runs meanwhile."""
+        self.statusBar().showMessage("Loading the face models…")
+        settings, model = self.settings, self.store.get_meta(ACTIVE_MODEL_KEY)
+        self.loader = JobThread(lambda: load_recognizer(settings, model), self)
+        self._loaders.append(self.loader)
+        self.loader.done.connect(self._recognizer_ready)
+        self.loader.failed.connect(self._recognizer_failed)
+        self.loader.start()
+
+    def reload_recognizer(self, _model_name: str = "") -> None:
+        """After the training wizard activated a model: load it; the old one runs until then."""
+        self.load_recognizer()
+
+    def _recognizer_ready(self, recognizer: object) -> None:
+        assert isinstance(recognizer, Recognizer)
+        if self._closed or (self.sender() is not None and self.sender() is not self.loader):
+            return  # closing, or an older load overtaken by a newer one
+            return
+        stop_thread(self.recognition)
+        self.recognizer = recognizer
+        self.apply_recognition_settings()
+        self.refresh_gallery()
+        self.recognition = RecognitionThread(recognizer, self.lock, self.slot, self)
+        self.recognition.result.connect(partial(self._on_result, self.recognition))
+        self.recognition.error.connect(self.statusBar().showMessage)
+        self.recognition.start()
+        self.live.enrol_button.setEnabled(True)
+        self.statusBar().clearMessage()
+
+    def _recognizer_failed(self, message: str) -> None:
+        self.statusBar().showMessage(f"The face models could not be loaded: {message}")
+        qtutil.inform(self, "Face models", f"The face models could not be loaded: {message}", error=True)
+
+    def apply_recognition_settings(self) -> None:
+        if self.recognizer is None:
+            return
+        self.recognizer.threshold = self.settings.threshold
+        detector = self.recognizer.detector
+        if hasattr(detector, "min_face_size"):
+            detector.min_face_size = int(self.settings.min_face_size)
+
+    def refresh_gallery(self) -> None:
+        """After any enrolment change: rebuild the matching matrix and recognise everyone afresh."""
+        if self.recognizer is None:
+            return
+        self.recognizer.gallery = self.store.gallery(self.recognizer.model_name)
+        if self.recognition is not None:
+            self.recognition.reset()
+
+    def _on_result(self, thread: RecognitionThread, faces: object, latency_ms: float, _seq: int) -> None:
+        if thread is not self.recognition or not self.source_ok:
+            return
+        self.latency_ms = latency_ms if self.latency_ms == 0 else 0.8 * self.latency_ms + 0.2 * latency_ms
+        self.live.show_faces(list(faces))  # type: ignore[call-overload]
+
+    # -- source ----------------------------------------------------------------------------
+    def open_source(self, source: SourceArg) -> None:
+        """Switch to a camera spec ("0", a file, rtsp://…), a FrameSource, or a function opening one."""
+        stop_thread(self.capture, 6000)
+        self.slot.clear()
+        self.source_ok = False
+        self.live.clear_faces()
+        if self.recognition is not None:
+            self.recognition.reset()
+        if isinstance(source, str):
+            spec = source
+            opener: Callable[[], FrameSource] = lambda: open_source(spec, realtime=True, loop=True)  # noqa: E731
+            self.source_description = describe(spec)
+            self.camera_bar.set_current(spec)
+        elif callable(source) and not hasattr(source, "read"):
+            opener, self.source_description = source, "camera"
+        else:
+            given = source
+            opener, self.source_description = (lambda: given), str(getattr(given, "description", "camera"))
+        self.live.view.set_message(f"Opening {self.source_description}…")
+        self.capture = CaptureThread(opener, self.slot, self)
+        self.capture.opened.connect(partial(self._source_opened, self.capture))
+        self.capture.failed.connect(partial(self._source_failed, self.capture))
+        self.capture.frame_ready.connect(partial(self._show_frame, self.capture))
+        self.capture.start()
+
+    def _camera_chosen(self, spec: str) -> None:
+        self.settings.camera = spec
+        self._save_settings()
+        self.open_source(spec)
+
+    def _source_opened(self, thread: CaptureThread, description: str, _fps: float) -> None:
+        if thread is self.capture:
+            self.source_description, self.source_ok = description, True
+
+    def _source_failed(self, thread: CaptureThread, message: str) -> None:
+        if thread is not self.capture:
+            return
+        self.source_ok = False
+        self.live.clear_faces()
+        text = message[:1].upper() + message[1:]
+        text += "" if text.endswith((".", "?", "!")) else "."
+        self.live.view.set_message(f"{text}\n\n{PICK_ANOTHER}")
+        self.statusBar().showMessage(text)
+
+    def _show_frame(self, thread: CaptureThread) -> None:
+        thread.taken()
+        if thread is not self.capture or not self.source_ok:
+            return
+        frame = self.slot.latest()[1]
+        if frame is not None:
+            self.live.view.set_frame(frame)
+
+    def update_status(self) -> None:
+        device = "loading models"
+        if self.recognizer is not None:
+            device = str(getattr(self.recognizer.embedder, "device", "cpu")).split(":")[0].upper()
+        parts = [f"{self.live.view.display_fps():.1f} fps shown",
+                 f"recognition {self.latency_ms:.0f} ms" if self.latency_ms else "recognition –",
+                 device, self.source_description]
+        self.status_label.setText("   ·   ".join(parts))
+
+    # -- dialogs and edits -----------------------------------------------------------------
+    def open_enrol_dialog(self, person_id: int | None = None) -> EnrolDialog | None:
+        if self.recognizer is None:
+            qtutil.inform(self, "Enrol", "The face models are still loading; try again in a moment.")
+            return None
+        min_size = max(MIN_ENROL_FACE, self.settings.min_face_size)
+        dialog = EnrolDialog(self.store, self.recognizer, self.lock, self.slot, enrol_samples(self.settings),
+                             min_size, person_id, self)
+        dialog.enrolled.connect(self._enrolled)
+        dialog.open()
+        return dialog
+
+    def _enrolled(self, person_id: int, name: str, count: int) -> None:
+        self.reload_people()
+        self.people.select(person_id)
+        self.live.toast.show_message(f"{name} enrolled with {count} sample(s)")
+
+    def reload_people(self) -> None:
+        self.refresh_gallery()
+        self.people.refresh()
+        self.attendance.refresh()
+
+    def open_settings(self) -> SettingsDialog:
+        dialog = SettingsDialog(self.settings, self)
+        dialog.accepted.connect(lambda: self.apply_settings(dialog.result_settings()))
+        dialog.open()
+        return dialog
+
+    def open_train_wizard(self) -> QDialog | None:
+        try:
+            from faceattend.gui.train_wizard import TrainWizard
+        except ImportError as error:
+            qtutil.inform(self, "Training", f"Training is not available: {error}", error=True)
+            return None
+        wizard = TrainWizard(self.settings, parent=self)
+        wizard.modelChanged.connect(self.reload_recognizer)
+        wizard.open()
+        return wizard
+
+    def apply_settings(self, new: Settings) -> None:
+        """Save and apply at once: threshold and rules live; data folder, device and camera reopen."""
+        old, self.settings = self.settings, new
+        if new.database_path() != old.database_path() and not self._reopen_store(new):
+            self.settings.database = old.database
+        self._save_settings()
+        self.live.apply_settings(self.settings)
+        self.apply_recognition_settings()
+        if self.recognition is not None:
+            self.recognition.reset()
+        if new.device != old.device and self.recognizer is not None:
+            self.load_recognizer()
+        if new.camera != old.camera:
+            self.camera_bar.set_current(new.camera)
+            self.open_source(new.camera)
+
+    def _reopen_store(self, settings: Settings) -> bool:
+        try:
+            store = Store(settings.database_path())
+        except StoreError as error:
+            qtutil.inform(self, "Data folder", str(error), error=True)
+            return False
+        self.store.close()
+        self.store = store
+        self.people.set_store(store)
+        self.attendance.set_store(store)
+        self.refresh_gallery()
+        return True
+
+    def _save_settings(self) -> None:
+        try:
+            save_settings(self.settings)
+        except OSError as error:
+            self.statusBar().showMessage(f"The settings could not be saved: {error}")
+
+    # -- shutdown --------------------------------------------------------------------------
+    def shutdown(self) -> None:
+        """Stop every thread, then close the database (each check-in is committed already)."""
+        if self._closed:
+            return
+        self._closed = True
+        self._status_timer.stop()
+        self.stall_monitor.stop()
+        for dialog in self.findChildren(QDialog):
+            dialog.reject()  # the enrol dialog and the training wizard stop their threads
+        self.slot.close()
+        stop_thread(self.capture, 6000)
+        stop_thread(self.recognition, 10000)
+        for loader in self._loaders:
+            loader.wait(60000)
+        self.camera_bar.shutdown()
+        self.store.close()
+
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 (Qt's name)
+        self.shutdown()
+        super().closeEvent(event)
