@@ -1,0 +1,1 @@
+"""``torchvision.transforms`` stand-in: only ``functional.to_tensor``."""
