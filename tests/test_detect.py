@@ -20,9 +20,8 @@ from faceattend.detect import mtcnn as cascade
 from faceattend.detect.nets import MASKED, ONet, PNet, RNet
 from faceattend.types import Detection
 
-needs_mtcnn = pytest.mark.skipif(
-    importlib.util.find_spec("mtcnn") is None, reason="the 'mtcnn' package (pretrained weights) is not installed"
-)
+NO_WEIGHTS = "the 'mtcnn' package (pretrained weights) is not installed"
+needs_mtcnn = pytest.mark.skipif(importlib.util.find_spec("mtcnn") is None, reason=NO_WEIGHTS)
 
 
 def read_rgb(path: Path) -> np.ndarray:
@@ -42,7 +41,7 @@ def iou(a: tuple[float, ...], b: tuple[float, ...]) -> float:
 def detector(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MTCNNDetector]:
     """One pretrained detector for the module (conversion cached in a temporary folder)."""
     if importlib.util.find_spec("mtcnn") is None:
-        pytest.skip("the 'mtcnn' package (pretrained weights) is not installed")
+        pytest.skip(NO_WEIGHTS)
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("FACEATTEND_CACHE_DIR", str(tmp_path_factory.mktemp("detect-cache")))
         yield load_detector(device="cpu")
@@ -116,6 +115,34 @@ def test_batched_nms_keeps_groups_apart() -> None:
     assert sorted(bx.batched_nms(boxes, scores, torch.tensor([0, 0, 1]), 0.5).tolist()) == [0, 2]
 
 
+def test_batched_nms_group_by_group_equals_one_matrix(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Large inputs go group by group (memory); the result, ties included, must not change."""
+    generator = torch.Generator().manual_seed(2)
+    n = 300
+    corner = torch.randint(0, 200, (n, 2), generator=generator).float()
+    boxes = torch.cat([corner, corner + torch.randint(5, 60, (n, 2), generator=generator)], 1)
+    scores = torch.randint(0, 20, (n,), generator=generator).float() / 20  # many equal scores
+    groups = torch.randint(0, 5, (n,), generator=generator)
+    for mode, threshold in (("union", 0.5), ("min", 0.7)):
+        one = bx.batched_nms(boxes, scores, groups, threshold, mode)
+        with monkeypatch.context() as patch:
+            patch.setattr(bx, "_ONE_MATRIX_MAX", 0)
+            assert bx.batched_nms(boxes, scores, groups, threshold, mode).tolist() == one.tolist()
+
+
+@pytest.mark.parametrize(("height", "width"), [(480, 640), (640, 480), (720, 1280), (100, 100)])
+def test_pyramid_levels_are_packed_without_overlap(height: int, width: int) -> None:
+    pyramid = cascade._Pyramid(height, width, 40, 0.709, torch.device("cpu"))
+    sizes = [(int(height * s + 1), int(width * s + 1)) for s in pyramid.scales]
+    places, canvas_h, canvas_w = cascade._pack(sizes)
+    rects = [(r, c, r + h, c + w) for (h, w), (r, c) in zip(sizes, places)]
+    for i, a in enumerate(rects):
+        assert a[0] % 2 == 0 and a[1] % 2 == 0 and a[2] <= canvas_h and a[3] <= canvas_w
+        for b in rects[i + 1:]:
+            assert a[2] <= b[0] or b[2] <= a[0] or a[3] <= b[1] or b[3] <= a[1]
+    assert canvas_h * canvas_w < 1.4 * sum(h * w for h, w in sizes)
+
+
 def test_square_and_regress() -> None:
     squared = bx.square(torch.tensor([[10.0, 20, 30, 60]]))
     assert squared.tolist() == [[0.0, 20.0, 40.0, 60.0]]
@@ -125,7 +152,7 @@ def test_square_and_regress() -> None:
 
 def test_area_resize_equals_interpolate_area() -> None:
     frames = np.random.default_rng(0).integers(0, 256, (2, 37, 53, 3), dtype=np.uint8)
-    table = bx.integral_image(frames, torch.device("cpu"))
+    table = bx.integral_image(list(frames), torch.device("cpu"))
     windows = torch.tensor([[0, 0, 53, 37], [3, 4, 20, 30], [5, 1, 6, 2]])
     image = torch.tensor([1, 0, 1])
     out = bx.area_resize(table, image, windows, 24, 24)
@@ -134,8 +161,17 @@ def test_area_resize_equals_interpolate_area() -> None:
         torch.testing.assert_close(out[k], F.interpolate(crop, size=(24, 24), mode="area")[0])
 
 
+def test_integral_image_is_the_same_with_opencv_and_with_torch() -> None:
+    """The CPU uses OpenCV's integral, other devices torch's cumsum; both must agree exactly."""
+    frames = np.random.default_rng(1).integers(0, 256, (2, 31, 45, 3), dtype=np.uint8)
+    table = bx.integral_image(list(frames), torch.device("cpu"))
+    assert torch.equal(table, bx.integral_image_torch(torch.from_numpy(frames)))
+    assert int(table[1, -1, -1, 2]) == int(frames[1, :, :, 2].sum())
+
+
 def test_crop_windows_cut_boxes_to_the_frame() -> None:
-    windows = bx.crop_windows(torch.tensor([[-5.0, 2.7, 30.2, 90.0], [50.0, 50, 60, 60]]), width=40, height=40)
+    boxes = torch.tensor([[-5.0, 2.7, 30.2, 90.0], [50.0, 50, 60, 60]])
+    windows = bx.crop_windows(boxes, width=40, height=40)
     assert windows.tolist() == [[0, 1, 30, 40], [49, 49, 40, 40]]
     assert bx.nonempty(windows).tolist() == [True, False]
 

@@ -14,6 +14,8 @@ from an integral image, so any number of crops of any sizes come out of one gath
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import cv2
 import numpy as np
 import torch
@@ -42,15 +44,11 @@ def nms(boxes: torch.Tensor, scores: torch.Tensor, threshold: float, mode: str =
     loop over boxes: starting from "keep all", each pass re-applies the rule. After pass t the
     t best boxes are final, and the rule determines the answer uniquely, so the first pass that
     changes nothing has the exact greedy result (in practice after a handful of passes).
-    Equal scores are ordered as the reference does: torchvision puts the earlier box first,
-    the numpy "min" NMS the later one.
+    Equal scores are ordered as the reference implementations order them (see :func:`_order`).
     """
     if boxes.shape[0] == 0:
         return torch.empty(0, dtype=torch.long, device=boxes.device)
-    if mode == "min":  # the numpy original takes the last of an ascending argsort
-        order = scores.sort(stable=True).indices.flip(0)
-    else:
-        order = scores.sort(descending=True, stable=True).indices
+    order = _order(scores, mode)
     beats = (overlap(boxes[order], mode) > threshold).triu_(1)  # [i, j]: better i hits j
     keep = torch.ones(order.shape[0], dtype=torch.bool, device=boxes.device)
     # Only boxes that something overlaps can ever change: iterate on those columns alone.
@@ -65,19 +63,45 @@ def nms(boxes: torch.Tensor, scores: torch.Tensor, threshold: float, mode: str =
     return order[keep]
 
 
+def _order(scores: torch.Tensor, mode: str) -> torch.Tensor:
+    """Indices by decreasing score. Ties: torchvision (``union``) takes the earlier box first;
+    the numpy original (``min``) takes the last of an ascending argsort, which for the few boxes
+    of the last stage is the later one (numpy leaves ties among many boxes unspecified)."""
+    if mode == "min":
+        return scores.sort(stable=True).indices.flip(0)
+    return scores.sort(descending=True, stable=True).indices
+
+
+#: Above this many boxes, batched NMS runs group by group: the one-matrix form needs K x K
+#: overlaps (several copies), which for a large photo's first stage would be gigabytes.
+_ONE_MATRIX_MAX = 2048
+
+
 def batched_nms(
     boxes: torch.Tensor, scores: torch.Tensor, groups: torch.Tensor, threshold: float,
     mode: str = "union",
 ) -> torch.Tensor:
-    """NMS within each group (image, or image and pyramid level) in one call.
+    """NMS within each group (image, or image and pyramid level); kept indices, best first.
 
     Each group is shifted by a multiple of (largest coordinate + 1) so boxes of different
-    groups can never overlap (torchvision's trick).
+    groups can never overlap (torchvision's trick), and all go through one :func:`nms`.
     """
     if boxes.shape[0] == 0:
         return torch.empty(0, dtype=torch.long, device=boxes.device)
+    if boxes.shape[0] > _ONE_MATRIX_MAX:
+        kept = [members[nms(boxes[members], scores[members], threshold, mode)]
+                for members in _members(groups)]
+        keep = torch.cat(kept).sort().values  # back to input order, so ties break as below
+        return keep[_order(scores[keep], mode)]
     shift = groups.to(boxes.dtype) * (boxes.max() + 1)
     return nms(boxes + shift[:, None], scores, threshold, mode)
+
+
+def _members(groups: torch.Tensor) -> list[torch.Tensor]:
+    """Indices of each group's members, in their original order."""
+    order = groups.sort(stable=True).indices
+    counts = torch.unique_consecutive(groups[order], return_counts=True)[1]
+    return list(order.split(counts.tolist()))
 
 
 def regress(boxes: torch.Tensor, offsets: torch.Tensor, plus_one: bool) -> torch.Tensor:
@@ -119,19 +143,25 @@ def nonempty(windows: torch.Tensor) -> torch.Tensor:
     return (windows[:, 2] > windows[:, 0]) & (windows[:, 3] > windows[:, 1])
 
 
-def integral_image(frames: np.ndarray, device: torch.device) -> torch.Tensor:
-    """Summed-area table (N, H+1, W+1, C) on ``device`` of uint8 frames (N, H, W, C).
+def integral_image(frames: Sequence[np.ndarray], device: torch.device) -> torch.Tensor:
+    """Summed-area table (N, H+1, W+1, C) on ``device`` of same-size uint8 frames (H, W, C).
 
     Exact in integers: int32 holds the sum of any 8-bit image up to 8.4 megapixels, larger
     ones use int64. On the CPU OpenCV's SIMD ``integral`` is several times faster than two
     torch cumsums; elsewhere the frames go to the device and are summed there.
     """
-    n, h, w, c = frames.shape
+    h, w, _ = frames[0].shape
+    frames = [np.ascontiguousarray(frame) for frame in frames]
     if device.type == "cpu" and h * w * 255 < 2**31:
         return torch.from_numpy(np.stack([cv2.integral(frame) for frame in frames]))
+    return integral_image_torch(torch.from_numpy(np.stack(frames)).to(device))
+
+
+def integral_image_torch(pixels: torch.Tensor) -> torch.Tensor:
+    """:func:`integral_image` of (N, H, W, C) uint8 pixels, computed where they are."""
+    n, h, w, c = pixels.shape
     dtype = torch.int32 if h * w * 255 < 2**31 else torch.int64
-    pixels = torch.from_numpy(frames).to(device)
-    table = torch.zeros((n, h + 1, w + 1, c), dtype=dtype, device=device)
+    table = torch.zeros((n, h + 1, w + 1, c), dtype=dtype, device=pixels.device)
     table[:, 1:, 1:] = pixels.to(dtype).cumsum(1).cumsum(2)
     return table
 

@@ -16,6 +16,7 @@ Tensors stay inside this package: the public methods take and return numpy frame
 from __future__ import annotations
 
 import math
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import partial
@@ -32,6 +33,10 @@ from faceattend.weights import load_converted
 
 #: Bump a tag when the conversion in nets.py changes, so old cache entries are not reused.
 _WEIGHT_TAGS = {"pnet": "mtcnn-pnet-v1", "rnet": "mtcnn-rnet-v1", "onet": "mtcnn-onet-v1"}
+
+#: Frame sizes whose packed pyramid maps are kept (least recently used ones are dropped).
+_PYRAMIDS_KEPT = 4
+
 
 def _normalise(pixels: torch.Tensor) -> torch.Tensor:
     """The input scaling the MTCNN weights were trained with."""
@@ -104,7 +109,7 @@ class _Pyramid:
             level[r // 2:r // 2 + nh, c // 2:c // 2 + nw] = k
             local[0, r // 2:r // 2 + nh, c // 2:c // 2 + nw] = np.arange(nw)[None]
             local[1, r // 2:r // 2 + nh, c // 2:c // 2 + nw] = np.arange(nh)[:, None]
-        self.corners = torch.from_numpy(corners.reshape(-1)).to(device)
+        self.corners = torch.from_numpy(corners.reshape(-1).astype(np.int32)).to(device)
         self.counts = torch.from_numpy(counts.reshape(-1, 1)).to(device)
         self.pool_mask = torch.from_numpy(np.where(valid, 0.0, MASKED).astype(np.float32)).to(device)
         self.level = torch.from_numpy(level).to(device)
@@ -168,16 +173,17 @@ class MTCNNDetector:
         self.device = device if isinstance(device, torch.device) else pick_device(device)
         self.pnet, self.rnet, self.onet = PNet(), RNet(), ONet()
         for net in (self.pnet, self.rnet, self.onet):
-            net.to(self.device).eval().requires_grad_(False)
-        self._pyramids: dict[tuple[int, int], _Pyramid] = {}
+            # Channels-last: the crops and the canvas are built that way, and oneDNN's
+            # convolutions and pools run 2-3x faster on it than on NCHW on a CPU.
+            net.to(self.device, memory_format=torch.channels_last).eval().requires_grad_(False)
+        self._pyramids: OrderedDict[tuple[int, int], _Pyramid] = OrderedDict()
 
     def load_pretrained(self) -> MTCNNDetector:
         """Load the original MTCNN weights shipped by the ``mtcnn`` package (converted, cached)."""
         for name, net in (("pnet", self.pnet), ("rnet", self.rnet), ("onet", self.onet)):
             source = package_file("mtcnn", "assets", "weights", f"{name}.lz4")
-            net.to("cpu")
-            load_converted(net, source, partial(convert_keras_weights, order=net.KERAS_ORDER), _WEIGHT_TAGS[name])
-            net.to(self.device)
+            convert = partial(convert_keras_weights, order=net.KERAS_ORDER)
+            load_converted(net, source, convert, _WEIGHT_TAGS[name])
         return self
 
     def detect(self, frame: np.ndarray) -> list[Detection]:
@@ -223,7 +229,7 @@ class MTCNNDetector:
         return _to_detections(cands, 1, height, width)[0]
 
     def _table(self, frames: Sequence[np.ndarray]) -> torch.Tensor:
-        return bx.integral_image(np.stack(frames), self.device)
+        return bx.integral_image(frames, self.device)
 
     def _run_cascade(self, table: torch.Tensor, height: int, width: int) -> list[list[Detection]]:
         n = table.shape[0]
@@ -235,11 +241,16 @@ class MTCNNDetector:
         return _to_detections(cands, n, height, width)
 
     def _pyramid(self, height: int, width: int) -> _Pyramid | None:
+        """The packed pyramid for this frame size, or None when the frame is too small."""
         if min(height, width) * 12.0 / self.min_face_size < 12:
             return None  # frame smaller than the smallest face looked for
         key = (height, width)
-        if key not in self._pyramids:
+        if key in self._pyramids:
+            self._pyramids.move_to_end(key)
+        else:  # a camera has one size; photos of many sizes must not pile up maps
             self._pyramids[key] = _Pyramid(height, width, self.min_face_size, self.scale_factor, self.device)
+            while len(self._pyramids) > _PYRAMIDS_KEPT:
+                self._pyramids.popitem(last=False)
         return self._pyramids[key]
 
     def _stage1(self, table: torch.Tensor, height: int, width: int) -> _Candidates:
