@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import csv
-from datetime import date
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -122,6 +122,15 @@ def test_attendance_manual_records_and_csv(qtbot, make_window, tmp_path: Path, a
     assert panel.remove_record(event.id, "entered by mistake")
     assert panel.summary.item(0, 6).text() == "absent"
     panel.add_record(ada, CHECK_IN, "late bus")
+    yesterday = date.today() - timedelta(days=1)
+    missed = panel.add_record(ada, CHECK_OUT, "camera was off", datetime.combine(yesterday, time(17, 30)))
+    assert missed is not None and missed.time.astimezone().date() == yesterday
+    tomorrow = datetime.now() + timedelta(days=1)
+    assert panel.add_record(ada, CHECK_IN, "typo", tomorrow) is None, "a future time is refused"
+    assert "future" in answers["informed"][-1]
+    panel.set_range(yesterday, yesterday)
+    assert panel.summary.item(0, 5).text() == "17:30:00" and panel.summary.item(0, 6).text() == "left"
+    panel.show_today()
     path = tmp_path / "out.csv"
     assert panel.export_csv(path) == 1
     with open(path, encoding="utf-8-sig", newline="") as handle:

@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import date, datetime
 from pathlib import Path
 
-from PySide6.QtCore import QDate, Qt
+from PySide6.QtCore import QDate, QDateTime, Qt
 from PySide6.QtWidgets import (
-    QAbstractItemView, QComboBox, QDateEdit, QDialog, QDialogButtonBox, QFileDialog, QFormLayout,
+    QAbstractItemView, QComboBox, QDateEdit, QDateTimeEdit, QDialog, QDialogButtonBox, QFileDialog, QFormLayout,
     QHBoxLayout, QHeaderView, QInputDialog, QLabel, QLineEdit, QPushButton, QTableWidget,
     QTableWidgetItem, QVBoxLayout, QWidget,
 )
@@ -39,9 +39,15 @@ def _table(columns: list[str]) -> QTableWidget:
 class ManualRecordDialog(QDialog):
     """A check-in or check-out typed in by the operator, with the reason kept in the record."""
 
-    def __init__(self, store: Store, parent: QWidget | None = None) -> None:
+    def __init__(self, store: Store, day: date, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Add an attendance record")
+        # The day shown in the table at the current clock time: corrections are usually for it.
+        moment = QDateTime(QDate(day.year, day.month, day.day), QDateTime.currentDateTime().time())
+        self.time = QDateTimeEdit(min(moment, QDateTime.currentDateTime()))
+        self.time.setCalendarPopup(True)
+        self.time.setDisplayFormat("yyyy-MM-dd HH:mm")
+        self.time.setMaximumDateTime(QDateTime.currentDateTime())
         self.person = QComboBox()
         for person in store.people():
             self.person.addItem(person.name, person.id)
@@ -52,6 +58,7 @@ class ManualRecordDialog(QDialog):
         form = QFormLayout(self)
         form.addRow("Person:", self.person)
         form.addRow("Record:", self.kind)
+        form.addRow("Time:", self.time)
         form.addRow("Reason:", self.reason)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
         form.addRow(buttons)
@@ -158,12 +165,14 @@ class AttendancePanel(QWidget):
                 self.records.setItem(r, c, item)
 
     # -- corrections and export (ask_* show dialogs; the others are what tests call) --------
-    def add_record(self, person_id: int, kind: str, reason: str) -> Event | None:
+    def add_record(self, person_id: int, kind: str, reason: str, at: datetime | None = None) -> Event | None:
+        """Record by hand (``at``: local or aware time; None is now), then show it."""
         if not reason.strip():
             qtutil.inform(self, "Add record", "Please give a reason for the manual record.", error=True)
             return None
         try:
-            event = attendance.record(self.store, person_id, kind, source="manual", note=reason.strip())
+            moment = at.astimezone() if at is not None else None
+            event = attendance.record(self.store, person_id, kind, source="manual", note=reason.strip(), at=moment)
         except StoreError as error:
             qtutil.inform(self, "Add record", str(error), error=True)
             return None
@@ -189,9 +198,10 @@ class AttendancePanel(QWidget):
         if not self.store.people():
             qtutil.inform(self, "Add record", "Nobody is enrolled yet.")
             return
-        dialog = ManualRecordDialog(self.store, self)
+        dialog = ManualRecordDialog(self.store, self.date_range()[1], self)
         if dialog.exec() == QDialog.DialogCode.Accepted:
-            self.add_record(int(dialog.person.currentData()), dialog.kind.currentText(), dialog.reason.text())
+            at = dialog.time.dateTime().toPython()
+            self.add_record(int(dialog.person.currentData()), dialog.kind.currentText(), dialog.reason.text(), at)
 
     def _ask_remove(self) -> None:
         row = self.records.currentRow()

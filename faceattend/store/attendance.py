@@ -44,15 +44,19 @@ class DayRow:
 def record(
     store: Store, person_id: int, kind: str = CHECK_IN, *, score: float | None = None,
     source: str = "camera", note: str = "", cooldown: timedelta = timedelta(0),
+    at: datetime | None = None,
 ) -> Event | None:
     """Record and commit one event at once; None if the person did the same within ``cooldown``.
 
     The cooldown stops a person standing in front of the camera from being checked in on every
-    frame; a check-out after a check-in is always allowed.
+    frame; a check-out after a check-in is always allowed. ``at`` (an aware time, not in the
+    future) is for corrections typed in later, such as a check-in missed while the camera was off.
     """
     if kind not in (CHECK_IN, CHECK_OUT):
         raise StoreError(f"unknown attendance kind {kind!r}")
-    now = utc_now()
+    if at is not None and (at.tzinfo is None or at > datetime.now(timezone.utc)):
+        raise StoreError("a record's time must be a time zone-aware moment that is not in the future")
+    now = utc_now() if at is None else _utc(at)
     if cooldown > timedelta(0):
         since = (datetime.now(timezone.utc) - cooldown).isoformat(timespec="microseconds")
         recent = store.db.execute(
@@ -114,7 +118,8 @@ def local_day_bounds(day: date) -> tuple[datetime, datetime]:
 def summary(store: Store, first: date, last: date) -> list[DayRow]:
     """Every enrolled person for every day from ``first`` to ``last`` inclusive.
 
-    People enrolled after a day are not listed as absent on it.
+    People enrolled after a day are not listed as absent on it (but are, with their records,
+    when a record for that day was added by hand).
     """
     if last < first:
         raise StoreError("the end date is before the start date")
@@ -127,7 +132,7 @@ def summary(store: Store, first: date, last: date) -> list[DayRow]:
         for item in events(store, start, end):
             by_person.setdefault(item.person_id, []).append(item)
         for person in people:
-            if datetime.fromisoformat(person.created) >= end:
+            if datetime.fromisoformat(person.created) >= end and person.id not in by_person:
                 continue
             rows.append(_day_row(day, person.id, person.name, person.external_id,
                                  person.group_name, by_person.get(person.id, [])))
