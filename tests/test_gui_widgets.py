@@ -131,6 +131,12 @@ def test_attendance_manual_records_and_csv(qtbot, make_window, tmp_path: Path, a
     panel.set_range(yesterday, yesterday)
     assert panel.summary.item(0, 5).text() == "17:30:00" and panel.summary.item(0, 6).text() == "left"
     panel.show_today()
+    panel.follow_date(date.today() + timedelta(days=1))  # past midnight: "today" moves on
+    assert panel.date_range() == (date.today() + timedelta(days=1),) * 2
+    panel.set_range(yesterday, date.today())
+    panel.follow_date(date.today() + timedelta(days=2))  # a chosen range stays
+    assert panel.date_range() == (yesterday, date.today())
+    panel.show_today()
     path = tmp_path / "out.csv"
     assert panel.export_csv(path) == 1
     with open(path, encoding="utf-8-sig", newline="") as handle:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from pathlib import Path
 
-from PySide6.QtCore import QDate, QDateTime, Qt
+from PySide6.QtCore import QDate, QDateTime, Qt, QTimer
 from PySide6.QtWidgets import (
     QAbstractItemView, QComboBox, QDateEdit, QDateTimeEdit, QDialog, QDialogButtonBox, QFileDialog, QFormLayout,
     QHBoxLayout, QHeaderView, QInputDialog, QLabel, QLineEdit, QPushButton, QTableWidget,
@@ -90,6 +90,11 @@ class AttendancePanel(QWidget):
         self.export_button.clicked.connect(self._ask_export)
         self.add_button.clicked.connect(self._ask_add)
         self.remove_button.clicked.connect(self._ask_remove)
+        # An app left open overnight: a table showing "today" moves on to the new day by itself.
+        self._today = date.today()
+        self._midnight = QTimer(self)
+        self._midnight.timeout.connect(lambda: self.follow_date(date.today()))
+        self._midnight.start(30_000)
         self.refresh()
 
     def _layout(self) -> None:
@@ -129,6 +134,13 @@ class AttendancePanel(QWidget):
 
     def show_today(self) -> None:
         self.set_range(date.today(), date.today())
+
+    def follow_date(self, today: date) -> None:
+        """When the date changes, a table that showed the previous "today" shows the new one."""
+        if today != self._today:
+            if self.date_range() == (self._today, self._today):
+                self.set_range(today, today)
+            self._today = today
 
     def refresh(self) -> None:
         first, last = self.date_range()
