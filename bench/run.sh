@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Speed benchmark of faceattend against peer libraries, on the same frames, interleaved.
 #
-#   bash bench/run.sh [--quick] [--only detect|embed|e2e|scaling] [--json PATH] [--threads N]
+#   bash bench/run.sh [--quick] [--only detect|embed|e2e|scaling|live] [--json PATH] [--threads N]
 #
 # Creates/updates its own venv .bench-venv/ at the repo root (never touches .venv/), then runs
 # bench/speed.py. The install is skipped when bench/requirements.txt, this script and

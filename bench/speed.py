@@ -1,9 +1,12 @@
 """Speed of faceattend against peer libraries on the same frames: ``bash bench/run.sh --help``.
 
-Sections (``--only``): detect, embed, e2e, scaling. Every section times faceattend and the peers
-interleaved on the same inputs with the same thread budget, prints tables with medians and our
-time over each peer's (< 1 means faceattend is faster) and stores everything in ``--json``.
+Sections (``--only``): detect, embed, e2e, scaling, live. Every section times faceattend and the
+peers interleaved on the same inputs with the same thread budget, prints tables with medians and
+our time over each peer's (< 1 means faceattend is faster) and stores everything in ``--json``.
 Thread settings are applied before numpy/torch are imported, so they hold for every library.
+``live`` (the live loop against YuNet+SFace, and the real window) runs ``bench/live.py`` in a
+child process: it sets its own threads as the app does (cores - 1, unless ``--threads`` is given)
+and starts Qt, neither of which may leak into the other sections.
 """
 
 from __future__ import annotations
@@ -18,9 +21,8 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
-#: Section name -> runner. "live" is reserved for the live-loop benchmark (fps, time-to-name,
-#: GUI stall) that is added once the app's live loop exists; see README.md.
-SECTION_NAMES = ("detect", "embed", "e2e", "scaling")
+#: Section names: runners in sections.py, except "live" (bench/live.py, in a child process).
+SECTION_NAMES = ("detect", "embed", "e2e", "scaling", "live")
 
 
 def parse(argv: list[str] | None) -> argparse.Namespace:
@@ -28,10 +30,13 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--quick", action="store_true", help="few frames and repetitions (smoke test)")
     p.add_argument("--only", choices=SECTION_NAMES, action="append", help="run only this section (repeatable)")
     p.add_argument("--json", type=Path, help="also write all figures to this JSON file")
-    p.add_argument("--threads", type=int, default=2, help="threads per library (torch, TF, ORT, OpenCV); default 2")
+    p.add_argument("--threads", type=int, help="threads per library (torch, TF, ORT, OpenCV); default 2 "
+                   "(live: cores - 1, as the app)")
     p.add_argument("--frames", type=int, help="frames per size (default 60, quick 6)")
     p.add_argument("--budget", type=float, help="seconds a slow contender may spend per table (default 40, quick 15)")
-    return p.parse_args(argv)
+    args = p.parse_args(argv)
+    args.live_threads, args.threads = args.threads, args.threads or 2
+    return args
 
 
 def set_threads(n: int) -> None:
@@ -95,6 +100,24 @@ def _clean(value: Any) -> Any:
     return value
 
 
+def live(args: argparse.Namespace, unavailable: dict[str, str]) -> dict[str, Any] | None:
+    """bench/live.py in a child process (its own threads and Qt); its figures join the JSON."""
+    import subprocess
+    import tempfile
+
+    print("\n== live loop: bench/live.py (cost per frame, time to name, the real window) ==", flush=True)
+    with tempfile.TemporaryDirectory(prefix="faceattend-bench-live-") as tmp:
+        out = Path(tmp) / "live.json"
+        command = [sys.executable, "-m", "bench.live", "--json", str(out)]
+        command += ["--quick"] if args.quick else []
+        command += ["--threads", str(args.live_threads)] if args.live_threads else []
+        code = subprocess.call(command, cwd=ROOT)
+        if code != 0 or not out.is_file():
+            unavailable["live"] = f"bench/live.py exited with status {code}"
+            return None
+        return json.loads(out.read_text())
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse(argv)
     set_threads(args.threads)
@@ -118,7 +141,10 @@ def main(argv: list[str] | None = None) -> int:
     else:
         cfg = sections.Config.from_args(args, root)
         for name in args.only or SECTION_NAMES:
-            result[name] = getattr(sections, name)(cfg, result["unavailable"])
+            if name == "live":
+                result[name] = live(args, result["unavailable"])
+            else:
+                result[name] = getattr(sections, name)(cfg, result["unavailable"])
     result["wall_s"] = round(time.perf_counter() - started, 1)
     if result["unavailable"]:
         print("\nunavailable:")

@@ -133,7 +133,6 @@ class MainWindow(QMainWindow):
         assert isinstance(recognizer, Recognizer)
         if self._closed or (self.sender() is not None and self.sender() is not self.loader):
             return  # closing, or an older load overtaken by a newer one
-            return
         stop_thread(self.recognition)
         self.recognizer = recognizer
         self.apply_recognition_settings()

@@ -1,0 +1,261 @@
+"""The live loop on real video frames: tracks, names, refreshes, lost faces and automatic check-in.
+
+The clip (640x360, 30 fps) shows the performer with someone else in frames 0-19, other people
+or nobody in 20-81, the performer alone in 82-210 and a group of four or five from 211. No
+timing is asserted here (that is bench/live.py's job); the counts of full detections and of
+embedding calls are, because they are what makes the loop cheap.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from conftest import data_path
+from faceattend.live import AutoCheckin, LiveRecognizer, TrackedFace
+from faceattend.match import Gallery
+from faceattend.pipeline import Recognizer
+from recognition_fixtures import recognizer  # noqa: F401  (session fixture: networks built once)
+
+NAME = "Lin-Manuel Miranda"
+PERSON_ID = 7
+
+
+@pytest.fixture(scope="module")
+def clip() -> list[np.ndarray]:
+    """Every frame of the sample clip, RGB."""
+    path = data_path("videos", "short_hamilton_clip.mp4")
+    capture = cv2.VideoCapture(str(path))
+    frames = []
+    while True:
+        ok, bgr = capture.read()
+        if not ok:
+            break
+        frames.append(np.ascontiguousarray(bgr[:, :, ::-1]))
+    capture.release()
+    if len(frames) < 260:
+        pytest.skip(f"could not decode {path} ({len(frames)} frames)")
+    return frames
+
+
+class Counting:
+    """Wraps a Recognizer and records how many faces each ``recognise`` call embedded."""
+
+    def __init__(self, inner: Recognizer) -> None:
+        self.inner = inner
+        self.detector = inner.detector
+        self.calls: list[int] = []
+
+    def recognise(self, frame, detections):  # noqa: ANN001, ANN201
+        self.calls.append(len(detections))
+        return self.inner.recognise(frame, detections)
+
+
+@pytest.fixture
+def enrolled(recognizer: Recognizer) -> Counting:  # noqa: F811
+    """The shared recognizer with only the performer enrolled (restored afterwards)."""
+    photo = cv2.imread(str(data_path("videos", "hamilton_refs", "lin-manuel-miranda.png")))
+    saved = recognizer.gallery
+    embedding = recognizer.single_face(np.ascontiguousarray(photo[:, :, ::-1])).embedding
+    recognizer.gallery = Gallery(embedding[None], [PERSON_ID], {PERSON_ID: NAME})
+    yield Counting(recognizer)
+    recognizer.gallery = saved
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def live(rec: Counting, **options: object) -> LiveRecognizer:
+    """Frame-count scheduling only unless a clock is given: tests run far below 30 fps."""
+    options.setdefault("detect_interval", math.inf)
+    return LiveRecognizer(rec, **options)  # type: ignore[arg-type]
+
+
+def performer(faces: list[TrackedFace]) -> TrackedFace:
+    named = [f for f in faces if f.match.name == NAME]
+    assert len(named) == 1, [(f.match.label, f.match.similarity) for f in faces]
+    return named[0]
+
+
+def test_a_tracked_face_keeps_its_id_and_name_and_is_embedded_once(enrolled: Counting, clip: list[np.ndarray]) -> None:
+    loop = live(enrolled, detect_every=4, refresh_every=100)
+    seen = [loop.process(frame) for frame in clip[90:102]]
+    ids = {performer(faces).track_id for faces in seen}
+    assert len(ids) == 1, "the same face keeps one track from frame to frame"
+    assert loop.full_detections == 3, "full detections every 4th frame, refine in between"
+    assert sum(enrolled.calls) == len({f.track_id for faces in seen for f in faces}), "one embedding per track"
+    assert [performer(faces).frames_since_recognised for faces in seen[:4]] == [0, 1, 2, 3]
+    assert performer(seen[-1]).stable_frames == 12
+
+
+def test_identity_is_refreshed_now_and_then(enrolled: Counting, clip: list[np.ndarray]) -> None:
+    loop = live(enrolled, detect_every=100, refresh_every=5)
+    for frame in clip[100:111]:
+        face = performer(loop.process(frame))
+    assert enrolled.calls == [1, 1, 1], "embedded at frames 0, 5 and 10"
+    assert face.frames_since_recognised == 0 and face.match.name == NAME
+
+
+def test_all_faces_of_a_frame_are_embedded_in_one_batch(enrolled: Counting, clip: list[np.ndarray]) -> None:
+    loop = live(enrolled)
+    faces = loop.process(clip[230])
+    assert len(faces) >= 3 and enrolled.calls == [len(faces)]
+    assert len({f.track_id for f in faces}) == len(faces)
+    again = loop.process(clip[231])
+    assert enrolled.calls == [len(faces)], "refine-only frame: nobody embedded again"
+    assert {f.track_id for f in again} <= {f.track_id for f in faces}
+
+
+def test_a_face_that_leaves_drops_its_track(enrolled: Counting, clip: list[np.ndarray]) -> None:
+    blank = np.zeros_like(clip[0])
+    loop = live(enrolled, detect_every=100, keep_lost=3)
+    first = performer(loop.process(clip[120])).track_id
+    performer(loop.process(clip[121]))
+    kept = loop.process(blank)
+    assert [(f.track_id, f.missed) for f in kept] == [(first, 1)], "refine lost it: one frame on its last box"
+    assert loop.full_detections == 1
+    assert loop.process(blank) == [], "the full detection that follows drops it"
+    assert loop.full_detections == 2, "losing a face in refine asks for a full detection on the next frame"
+    back = performer(loop.process(clip[122]))
+    assert back.track_id == first and back.missed == 0 and enrolled.calls == [1], \
+        "a blink later: same track, no new embedding"
+    outputs = [loop.process(blank) for _ in range(6)]
+    assert [len(o) for o in outputs] == [1, 0, 0, 0, 0, 0]
+    assert loop.tracks == []
+    returned = performer(loop.process(clip[123]))
+    assert returned.track_id != first, "after keep_lost frames the face is a new track"
+    assert enrolled.calls == [1, 1]
+
+
+def test_full_detection_is_also_time_based(enrolled: Counting, clip: list[np.ndarray]) -> None:
+    clock = FakeClock()
+    loop = LiveRecognizer(enrolled, detect_every=100, detect_interval=0.1, clock=clock)  # type: ignore[arg-type]
+    for frame in clip[130:137]:
+        loop.process(frame)
+        clock.now += 0.04
+    # t = 0 full, 0.04 / 0.08 refine, 0.12 full, 0.16 / 0.20 refine, 0.24 full
+    assert loop.full_detections == 3
+
+
+def test_a_face_entering_between_full_detections_is_found_at_the_next_one(
+    enrolled: Counting, clip: list[np.ndarray]
+) -> None:
+    loop = live(enrolled, detect_every=3)
+    assert len(loop.process(clip[215])) >= 3
+    # Cut to the performer alone: the group's boxes fail refine, which asks for a full detection.
+    loop.process(clip[150])
+    assert loop.full_detections == 1
+    faces = loop.process(clip[151])
+    assert loop.full_detections == 2
+    assert performer(faces).match.similarity > 0.47 and len(faces) == 1, "the group's tracks are gone"
+
+
+def test_auto_checkin_fires_once_per_person_per_cooldown(enrolled: Counting, clip: list[np.ndarray]) -> None:
+    loop = live(enrolled, detect_every=3)
+    rules = AutoCheckin(frames_needed=3, cooldown=timedelta(minutes=30))
+    start = datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc)
+    fired = []
+    for i, frame in enumerate(clip[140:150]):
+        fired += rules.due(loop.process(frame), start + timedelta(seconds=i / 30))
+    assert [f.match.person_id for f in fired] == [PERSON_ID]
+    loop.reset()  # the face leaves and comes back, still within the cooldown
+    later = [rules.due(loop.process(frame), start + timedelta(minutes=10)) for frame in clip[150:156]]
+    assert not any(later)
+    after = [rules.due(loop.process(frame), start + timedelta(minutes=31)) for frame in clip[156:160]]
+    assert sum(len(a) for a in after) == 1
+
+
+def test_unknown_faces_never_check_in(enrolled: Counting, clip: list[np.ndarray]) -> None:
+    loop = live(enrolled, detect_every=3)
+    rules = AutoCheckin(frames_needed=2)
+    faces = [loop.process(frame) for frame in clip[40:46]]
+    assert any(faces) and all(not f.match.known for fs in faces for f in fs)
+    assert not any(rules.due(fs) for fs in faces)
+
+
+def test_reset_recognises_everyone_afresh(enrolled: Counting, clip: list[np.ndarray], tmp_path: Path) -> None:
+    loop = live(enrolled)
+    first = performer(loop.process(clip[160])).track_id
+    loop.reset()
+    again = performer(loop.process(clip[161]))
+    assert again.track_id != first and enrolled.calls == [1, 1]
+
+
+def hidden(frame: np.ndarray, box: tuple[float, float, float, float], margin: float = 0.35) -> np.ndarray:
+    """The frame with ``box`` (widened by ``margin``) filled with its mean colour: nobody there."""
+    out = frame.copy()
+    x1, y1, x2, y2 = box
+    mx, my = margin * (x2 - x1), margin * (y2 - y1)
+    a, b = max(0, int(x1 - mx)), min(out.shape[1], int(x2 + mx) + 1)
+    c, d = max(0, int(y1 - my)), min(out.shape[0], int(y2 + my) + 1)
+    out[c:d, a:b] = out[c:d, a:b].reshape(-1, 3).mean(0).astype(out.dtype)
+    return out
+
+
+def test_a_newcomer_joining_tracked_faces_gets_a_track_and_only_it_is_embedded(
+    enrolled: Counting, clip: list[np.ndarray]
+) -> None:
+    # In 215-227 four people face the camera; the one on the left (about x 40-105) is hidden
+    # until frame 221, so it "walks in" while the other three are tracked.
+    left = (38.0, 58.0, 112.0, 144.0)
+    frames = [hidden(f, left) if i < 221 else f for i, f in zip(range(215, 228), clip[215:228])]
+    loop = live(enrolled, detect_every=3, refresh_unknown_every=100)
+    seen = [loop.process(frames[0])]
+    assert len(seen[0]) == 3 and enrolled.calls == [3], "the three visible faces, embedded in one batch"
+    seen += [loop.process(frame) for frame in frames[1:]]
+    first_ids = {f.track_id for f in seen[0]}
+    arrival = next(i for i, faces in enumerate(seen) if len(faces) == 4)
+    assert 6 <= arrival <= 8, "found at the first full detection after it shows (frame 6, 7 or 8)"
+    newcomer = [f for f in seen[arrival] if f.track_id not in first_ids]
+    assert len(newcomer) == 1 and newcomer[0].detection.box[0] < 60 and newcomer[0].frames_since_recognised == 0
+    assert not newcomer[0].match.known
+    assert {f.track_id for f in seen[arrival]} - first_ids == {newcomer[0].track_id}, "the others keep their tracks"
+    assert enrolled.calls == [3, 1], "only the newcomer is embedded when it arrives; nobody else meanwhile"
+
+
+def test_unknown_faces_are_refreshed_more_often_than_known_ones(enrolled: Counting, clip: list[np.ndarray]) -> None:
+    # Frames 0-12: the performer (known) and a small face in the audience (Unknown).
+    loop = live(enrolled, detect_every=100, refresh_every=10, refresh_unknown_every=4)
+    embedded: dict[str, list[int]] = {"known": [], "unknown": []}
+    for i, frame in enumerate(clip[0:13]):
+        for face in loop.process(frame):
+            if face.frames_since_recognised == 0:
+                embedded["known" if face.match.known else "unknown"].append(i)
+    assert embedded == {"known": [0, 10], "unknown": [0, 4, 8, 12]}
+
+
+def test_tracking_gives_the_per_frame_pipelines_names_for_far_fewer_embeddings(
+    enrolled: Counting, clip: list[np.ndarray]
+) -> None:
+    """Default settings against full detect + recognise on every frame: the performer alone, then a group."""
+    from faceattend.live import box_iou
+
+    frames = clip[84:124] + clip[212:242]
+    loop = live(enrolled)
+    agree = compared = naive = 0
+    for i, frame in enumerate(frames):
+        tracked = loop.process(frame)
+        if i < 40:
+            assert performer(tracked).missed == 0, "named on every frame, never lost"
+        full = enrolled.inner.faces(frame)
+        naive += len(full)
+        for face in full:
+            best = max(tracked, key=lambda t: box_iou(t.detection.box, face.detection.box), default=None)
+            compared += 1
+            agree += best is not None and box_iou(best.detection.box, face.detection.box) >= 0.3 \
+                and best.match.person_id == face.match.person_id
+    assert compared >= 150
+    # Misses: the scene cut at 212 (old boxes for one frame) and faces shown for one frame only.
+    assert agree / compared >= 0.9, f"same name as the per-frame pipeline for {agree} of {compared} faces"
+    assert sum(enrolled.calls) * 4 <= naive, f"{sum(enrolled.calls)} embeddings vs {naive} per frame"
+    assert loop.full_detections <= len(frames) // 3 + 3, "full detection about every third frame"
