@@ -200,6 +200,9 @@ def identify_open_set(recognizer: Recognizer, root: Path, enrol: int, threshold:
         "rank1": float(np.mean(best == truth)),
         "dir_at_far1": dir1, "threshold_at_far1": t1, "far_at_far1_threshold": far1,
         "threshold": threshold, "dir_at_threshold": dir_t, "far_at_threshold": far_t,
+        # Both rates across the useful range, for choosing a threshold (README, "Choosing the threshold").
+        "curve": [{"threshold": t, "dir": d, "far": f}
+                  for t in (round(0.30 + 0.01 * i, 2) for i in range(31)) for d, f in [rates(t)]],
         "no_face": {"count": len(embedded.no_face), "images": embedded.no_face,
                     "fallback": "aligned from the median landmark positions of the detected faces"},
     }
