@@ -257,6 +257,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--db", help="database file (default: in the user data folder)")
     parser.add_argument("--device", choices=["auto", "cpu", "cuda"], help="where the networks run")
     parser.add_argument("--threshold", type=float, help="similarity a face needs to be recognised")
+    parser.add_argument("--smoke-test", action="store_true",
+                        help="check the installation (models, detection, window) and exit")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     _add(sub, "enroll", cmd_enroll, "add a person's photos", [
         (("name",), dict(nargs="?")), (("images",), dict(nargs="*")),
@@ -282,6 +284,9 @@ def build_parser() -> argparse.ArgumentParser:
         (("--pairs",), {}), (("--images",), {}), (("--dir",), {}),
         (("--enrol",), dict(type=int, default=2)), (("--flip",), dict(choices=["on", "off"])),
         (("--json",), dict(action="store_true"))])
+    from faceattend.train.cli import add_train_parser  # argparse only; torch loads when it runs
+
+    add_train_parser(sub)
     return parser
 
 
@@ -295,6 +300,10 @@ def _add(sub: argparse._SubParsersAction, name: str, handler: Callable[[argparse
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.smoke_test:
+        from faceattend.smoke import run_smoke_test
+
+        return run_smoke_test()
     handler = getattr(args, "handler", cmd_gui)
     try:
         return handler(args)

@@ -8,8 +8,10 @@ Open it from the main window with::
 
 All heavy work (reading crops, training, re-embedding) runs in a QThread that opens its own
 database connection; the engine (``faceattend.train``) knows nothing of Qt and reports through a
-generator whose reports are re-emitted as signals. Nothing in the database or the models folder
-changes until Accept; Discard, Cancel or closing the window delete the candidate file.
+generator whose reports are re-emitted as signals. The database and the model in use change
+only on Accept (or when the first page switches back to an earlier model); the candidate's file
+is written to the models folder when training ends and Discard, Cancel, Back or closing the
+window delete it.
 """
 
 from __future__ import annotations
@@ -19,229 +21,35 @@ from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
-from PySide6.QtCore import QPointF, QRectF, Qt, QThread, Signal
-from PySide6.QtGui import QColor, QIcon, QImage, QPainter, QPainterPath, QPen, QPixmap
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QCheckBox, QComboBox, QDoubleSpinBox, QFileDialog, QFormLayout, QHBoxLayout, QLabel, QLineEdit,
-    QMessageBox, QProgressBar, QPushButton, QSpinBox, QTableWidget, QTableWidgetItem, QTreeWidget,
-    QTreeWidgetItem, QVBoxLayout, QWidget, QWizard, QWizardPage,
+    QMessageBox, QProgressBar, QPushButton, QSpinBox, QTableWidget, QTableWidgetItem, QVBoxLayout,
+    QWidget, QWizard, QWizardPage,
 )
 
 from faceattend.config import Settings
+from faceattend.gui.train_people import PeoplePage
+from faceattend.gui.train_plot import LossPlot, ReportThread
 from faceattend.store import Store
-from faceattend.train.data import MIN_SAMPLES, RECOMMENDED_SAMPLES, split_pool
 from faceattend.train.engine import Progress, TrainOptions, Trainer
+from faceattend.train.metrics import Evaluation
 from faceattend.train.versions import ModelVersion, activate, discard_candidate, save_candidate
 
 LOSS_HELP = {
-    "arcface": "ArcFace (s=64, m=0.5): an angular margin between people; the measured default.",
-    "amsoftmax": "AM-Softmax (s=30, m=0.35): a cosine margin; a little gentler than ArcFace.",
+    "amsoftmax": "AM-Softmax (s=30, m=0.35; default): a cosine margin between people; it separated "
+                 "look-alikes best in the benchmark without letting strangers in.",
+    "arcface": "ArcFace (s=64, m=0.5): an angular margin; it moved the closest pair about a third "
+               "as far as AM-Softmax in the benchmark.",
     "triplet": "Triplet (margin 0.2, semi-hard mining) plus a softmax term: pulls each person's "
-               "photos together and pushes the most similar other person away.",
+               "photos together and pushes the most similar other person away; it changed this "
+               "model least in the benchmark.",
 }
 LAYER_HELP = {
     "head": "Head only (default): the last projection; a minute or two on a laptop CPU, least risk.",
     "last": "Last blocks: the head and the last two blocks; a few times slower, a little more change.",
     "all": "Everything: every layer; slow without a graphics card and easiest to overfit.",
 }
-PLOT_COLOURS = ["#1f77b4", "#d62728", "#9467bd", "#8c564b", "#e377c2"]
-
-
-class _Worker(QThread):
-    """Runs ``job(emit)`` off the GUI thread; ``emit`` turns anything into a queued signal."""
-
-    report = Signal(object)
-    failed = Signal(str)
-
-    def __init__(self, job: Callable[[Callable[[object], None]], None], parent: QWidget) -> None:
-        super().__init__(parent)
-        self.job = job
-
-    def run(self) -> None:
-        try:
-            self.job(self.report.emit)
-        except Exception as error:  # shown to the user; the wizard stays usable
-            self.failed.emit(f"{type(error).__name__}: {error}")
-
-
-class LossPlot(QWidget):
-    """Loss terms per step (left axis, log-free, auto-scaled) and validation per epoch (right, %)."""
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setMinimumHeight(220)
-        self.losses: dict[str, list[tuple[int, float]]] = {}
-        self.validation: list[tuple[int, float, float | None]] = []  # (step, identification, FAR)
-        self.steps = 1
-
-    def clear(self) -> None:
-        self.losses, self.validation = {}, []
-        self.update()
-
-    def add(self, report: Progress) -> None:
-        self.steps = max(self.steps, report.steps)
-        for name, value in report.losses.items():
-            self.losses.setdefault(name, []).append((report.step, value))
-        v = report.validation
-        if v is not None and v.identification is not None:
-            self.validation.append((report.step, v.identification, v.false_accepts))
-        self.update()
-
-    def paintEvent(self, event: object) -> None:  # noqa: N802 - Qt's name
-        p = QPainter(self)
-        p.setRenderHint(QPainter.RenderHint.Antialiasing)
-        p.fillRect(self.rect(), QColor("white"))
-        area = QRectF(self.rect()).adjusted(44, 10, -44, -26)
-        p.setPen(QPen(QColor("#888")))
-        p.drawRect(area)
-        top = max([v for series in self.losses.values() for _, v in series] + [1e-6])
-        p.drawText(QRectF(0, area.top() - 6, 40, 14), Qt.AlignmentFlag.AlignRight, f"{top:.2g}")
-        p.drawText(QRectF(0, area.bottom() - 8, 40, 14), Qt.AlignmentFlag.AlignRight, "0")
-        p.drawText(QRectF(area.right() + 4, area.top() - 6, 40, 14), Qt.AlignmentFlag.AlignLeft, "100%")
-        p.drawText(QRectF(area.right() + 4, area.bottom() - 8, 40, 14), Qt.AlignmentFlag.AlignLeft, "0%")
-        p.drawText(QRectF(area.left(), area.bottom() + 4, area.width(), 16),
-                   Qt.AlignmentFlag.AlignHCenter, f"step (of {self.steps})")
-
-        def point(step: float, value: float, scale: float) -> QPointF:
-            return QPointF(area.left() + area.width() * step / max(1, self.steps),
-                           area.bottom() - area.height() * min(1.0, value / scale))
-
-        legend = []
-        for index, (name, series) in enumerate(sorted(self.losses.items())):
-            colour = QColor(PLOT_COLOURS[index % len(PLOT_COLOURS)])
-            self._line(p, [point(s, v, top) for s, v in series], colour, 1.2)
-            legend.append((name, colour))
-        if self.validation:
-            green, orange = QColor("#2ca02c"), QColor("#ff7f0e")
-            self._line(p, [point(s, v, 1.0) for s, v, _ in self.validation], green, 2.5)
-            legend.append(("identification", green))
-            if self.validation[0][2] is not None:
-                self._line(p, [point(s, f or 0.0, 1.0) for s, _, f in self.validation], orange, 2.5)
-                legend.append(("false accepts", orange))
-        x = area.left() + 8
-        for name, colour in legend:
-            p.setPen(QPen(colour, 3))
-            p.drawLine(QPointF(x, area.top() + 10), QPointF(x + 14, area.top() + 10))
-            p.setPen(QColor("black"))
-            p.drawText(QPointF(x + 18, area.top() + 14), name)
-            x += 26 + p.fontMetrics().horizontalAdvance(name)
-        p.end()
-
-    @staticmethod
-    def _line(p: QPainter, points: list[QPointF], colour: QColor, width: float) -> None:
-        if not points:
-            return
-        path = QPainterPath(points[0])
-        for pt in points[1:]:
-            path.lineTo(pt)
-        p.setPen(QPen(colour, width))
-        p.drawPath(path)
-        if len(points) == 1:
-            p.drawEllipse(points[0], 2, 2)
-
-
-def _thumbnail(crop: object) -> QIcon:
-    image = QImage(crop.data, 112, 112, 336, QImage.Format.Format_RGB888).copy()  # type: ignore[attr-defined]
-    return QIcon(QPixmap.fromImage(image.scaled(48, 48)))
-
-
-class PeoplePage(QWizardPage):
-    """Tick people and their samples; counts and a warning where a person has too few."""
-
-    def __init__(self, wizard: TrainWizard) -> None:
-        super().__init__()
-        self.w = wizard
-        self.setTitle("Who to train on")
-        self.setSubTitle("The network learns to tell these people apart. People left unticked keep "
-                         "strangers unknown (their faces hold the rest of the network in place) and "
-                         "measure false accepts.")
-        self.tree = QTreeWidget()
-        self.tree.setHeaderLabels(["Person / sample", "Samples", "Note"])
-        self.tree.setColumnWidth(0, 260)
-        self.summary = QLabel(wordWrap=True)
-        layout = QVBoxLayout(self)
-        layout.addWidget(self.tree)
-        layout.addWidget(self.summary)
-        self.tree.itemChanged.connect(self._changed)
-        self.tree.itemExpanded.connect(self._load_thumbnails)
-
-    def initializePage(self) -> None:  # noqa: N802
-        self.tree.blockSignals(True)
-        self.tree.clear()
-        with Store(self.w.settings.database_path()) as store:
-            for person in store.people():
-                samples = store.samples(person_id=person.id)
-                item = QTreeWidgetItem([person.name, str(len(samples)), ""])
-                item.setData(0, Qt.ItemDataRole.UserRole, person.id)
-                item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable | Qt.ItemFlag.ItemIsAutoTristate)
-                for sample in samples:
-                    child = QTreeWidgetItem([f"#{sample.id} {Path(sample.source).name}", "", ""])
-                    child.setData(0, Qt.ItemDataRole.UserRole, sample.id)
-                    child.setFlags(child.flags() | Qt.ItemFlag.ItemIsUserCheckable)
-                    child.setCheckState(0, Qt.CheckState.Checked)
-                    item.addChild(child)
-                if not samples:
-                    item.setCheckState(0, Qt.CheckState.Unchecked)
-                self.tree.addTopLevelItem(item)
-        self.tree.blockSignals(False)
-        self._changed()
-
-    def _load_thumbnails(self, item: QTreeWidgetItem) -> None:
-        if item.data(1, Qt.ItemDataRole.UserRole):
-            return
-        item.setData(1, Qt.ItemDataRole.UserRole, True)
-        with Store(self.w.settings.database_path()) as store:
-            for i in range(item.childCount()):
-                child = item.child(i)
-                child.setIcon(0, _thumbnail(store.sample_crop(child.data(0, Qt.ItemDataRole.UserRole))))
-
-    def selection(self) -> tuple[list[int], list[int], list[int]]:
-        """(chosen person ids, their ticked sample ids, the other people with samples)."""
-        chosen, samples, others = [], [], []
-        for i in range(self.tree.topLevelItemCount()):
-            item = self.tree.topLevelItem(i)
-            ticked = [item.child(j).data(0, Qt.ItemDataRole.UserRole) for j in range(item.childCount())
-                      if item.child(j).checkState(0) == Qt.CheckState.Checked]
-            pid = item.data(0, Qt.ItemDataRole.UserRole)
-            if ticked:
-                chosen.append(pid)
-                samples.extend(ticked)
-            elif item.childCount():
-                others.append(pid)
-        return chosen, samples, others
-
-    def _changed(self, *_: object) -> None:
-        self.tree.blockSignals(True)
-        for i in range(self.tree.topLevelItemCount()):
-            item = self.tree.topLevelItem(i)
-            n = sum(item.child(j).checkState(0) == Qt.CheckState.Checked for j in range(item.childCount()))
-            item.setText(1, f"{n} of {item.childCount()}" if n else str(item.childCount()))
-            note = ""
-            if 0 < n < MIN_SAMPLES:
-                note = f"too few: needs {MIN_SAMPLES}+"
-            elif 0 < n < RECOMMENDED_SAMPLES:
-                note = f"few: {RECOMMENDED_SAMPLES}+ recommended"
-            item.setText(2, note)
-            item.setForeground(2, QColor("#c0392b"))
-        self.tree.blockSignals(False)
-        chosen, samples, others = self.selection()
-        reference, strangers = split_pool(others)
-        text = (f"Training on {len(chosen)} people ({len(samples)} samples). {len(others)} other people: "
-                f"{len(reference)} keep strangers unknown, {len(strangers)} test false accepts.")
-        if len(others) < 2:
-            text += (" <b>Untick a few people, or choose a folder of other faces on the next page, "
-                     "so that strangers stay unknown and false accepts can be measured.</b>")
-        self.summary.setText(text)
-        self.completeChanged.emit()
-
-    def isComplete(self) -> bool:  # noqa: N802
-        counts: dict[int, int] = {}
-        for i in range(self.tree.topLevelItemCount()):
-            item = self.tree.topLevelItem(i)
-            n = sum(item.child(j).checkState(0) == Qt.CheckState.Checked for j in range(item.childCount()))
-            if n:
-                counts[i] = n
-        return len(counts) >= 2 and all(n >= MIN_SAMPLES for n in counts.values())
 
 
 class OptionsPage(QWizardPage):
@@ -261,22 +69,19 @@ class OptionsPage(QWizardPage):
         self.epochs = QSpinBox(minimum=1, maximum=200)
         self.lr = QDoubleSpinBox(decimals=5, minimum=1e-5, maximum=0.1, singleStep=1e-4)
         self.center = QCheckBox("add the centre loss (pulls each person's photos closer together)")
-        self.keep = QDoubleSpinBox(decimals=2, minimum=0.0, maximum=20.0, singleStep=0.5)
+        self.keep = QDoubleSpinBox(decimals=1, minimum=0.0, maximum=100.0, singleStep=1.0)
         self.folder = QLineEdit(placeholderText="optional: a folder of photos of other people")
         browse = QPushButton("Browse…")
         browse.clicked.connect(self._browse)
         self.help = QLabel(wordWrap=True)
         row = QHBoxLayout()
-        row.addWidget(self.folder)
-        row.addWidget(browse)
+        for widget in (self.folder, browse):
+            row.addWidget(widget)
         form = QFormLayout(self)
-        form.addRow("Loss", self.loss)
-        form.addRow("Layers to train", self.layers)
-        form.addRow("Epochs", self.epochs)
-        form.addRow("Learning rate", self.lr)
-        form.addRow("", self.center)
-        form.addRow("Keep strangers unknown", self.keep)
-        form.addRow("Other faces", row)
+        for label, field in (("Loss", self.loss), ("Layers to train", self.layers), ("Epochs", self.epochs),
+                             ("Learning rate", self.lr), ("", self.center),
+                             ("Keep strangers unknown", self.keep), ("Other faces", row)):
+            form.addRow(label, field)
         form.addRow(self.help)
         self.loss.setCurrentText(d.loss)
         self.layers.setCurrentText(d.layers)
@@ -319,28 +124,36 @@ class TrainPage(QWizardPage):
         self.w = wizard
         self.setTitle("Training")
         self.setCommitPage(True)
+        wizard.setButtonText(QWizard.WizardButton.CommitButton, "Results >")
         self.bar = QProgressBar()
         self.status = QLabel(wordWrap=True)
+        self.notes = QLabel(wordWrap=True, styleSheet="color: #b35900")
         self.plot = LossPlot()
         self.stop = QPushButton("Cancel training")
         self.stop.clicked.connect(self.w.cancel_training)
         layout = QVBoxLayout(self)
-        layout.addWidget(self.status)
-        layout.addWidget(self.bar)
+        for widget in (self.status, self.notes, self.bar):
+            layout.addWidget(widget)
         layout.addWidget(self.plot, 1)
         layout.addWidget(self.stop, 0, Qt.AlignmentFlag.AlignRight)
         self.finished_ok = False
 
     def initializePage(self) -> None:  # noqa: N802
         self.finished_ok = False
+        self.notes.clear()
         self.plot.clear()
         self.stop.setEnabled(True)
         self.w.start_training()
 
+    def cleanupPage(self) -> None:  # noqa: N802 - Back: stop training, forget its model
+        self.w._wait_worker()
+        self.w._drop_candidate()
+
     def show_report(self, report: object) -> None:
+        if isinstance(report, list):  # the data's warnings: they stay on screen
+            self.notes.setText("<br>".join(f"Note: {note}" for note in report))
         if isinstance(report, str):
             self.status.setText(report)
-            return
         if not isinstance(report, Progress):
             return
         self.bar.setMaximum(max(1, report.steps))
@@ -370,18 +183,18 @@ class ResultsPage(QWizardPage):
         self.table = QTableWidget(0, 3)
         self.table.setHorizontalHeaderLabels(["", "Before (stock)", "After (new)"])
         self.table.horizontalHeader().setStretchLastSection(True)
-        self.table.setColumnWidth(0, 220)
-        self.table.setColumnWidth(1, 220)
+        self.table.verticalHeader().setVisible(False)
+        for column in (0, 1):
+            self.table.setColumnWidth(column, 240)
         self.note = QLabel(wordWrap=True)
         self.bar = QProgressBar(visible=False)
         layout = QVBoxLayout(self)
-        layout.addWidget(self.table)
-        layout.addWidget(self.note)
-        layout.addWidget(self.bar)
+        for widget in (self.table, self.note, self.bar):
+            layout.addWidget(widget)
         self.setFinalPage(True)
 
     def initializePage(self) -> None:  # noqa: N802
-        result = self.w.result
+        result = self.w.train_result
         if result is None:
             return
         rows = list(zip(result.before.as_rows(), result.after.as_rows()))
@@ -397,13 +210,30 @@ class ResultsPage(QWizardPage):
             verdict.append(f"false accepts {100 * (a.false_accepts - b.false_accepts):+.1f} points")
         verdict.append(f"gap to the threshold {a.gap - b.gap:+.3f}")
         name = self.w.candidate.name if self.w.candidate else "the new model"
-        self.note.setText(f"Change: {', '.join(verdict)}.<br>Accept switches to <b>{name}</b> and re-embeds "
-                          "every enrolled sample with it (earlier models stay available and can be "
-                          "restored). Discard deletes it and changes nothing.")
+        self.note.setText(
+            f"Change: {', '.join(verdict)}.{advice(b, a)}"
+            f"<br>Accept switches to <b>{name}</b> and re-embeds every enrolled sample with it "
+            "(earlier models stay available on the first page). Discard deletes it; nothing changes.")
+
+
+def advice(b: Evaluation, a: Evaluation) -> str:
+    """What the figures say about accepting: worse on any count, or unmeasured, is said aloud."""
+    if (a.false_accepts or 0) > (b.false_accepts or 0) or (a.identification or 0) < (b.identification or 0):
+        return " <b>Not recommended: it does worse on held-out photos; Discard it.</b>"
+    text = ""
+    if a.gap < b.gap:
+        text += " <b>The two people most alike moved closer to being confused.</b>"
+    if b.identification is None:
+        text += " Identification could not be measured: nobody had 3 or more samples."
+    if b.false_accepts is None:
+        text += (" <b>False accepts could not be measured</b>: no other people's faces were held out "
+                 "(untick some people, or choose a folder of other faces on the options page).")
+    return text
 
 
 class TrainWizard(QWizard):
-    """Fine-tune the recogniser on enrolled faces. ``modelChanged(name)`` fires after Accept."""
+    """Fine-tune the recogniser on enrolled faces. ``modelChanged(name)`` fires after Accept
+    and after switching to an earlier model on the first page."""
 
     modelChanged = Signal(str)
     PEOPLE, OPTIONS, TRAIN, RESULTS = range(4)
@@ -415,11 +245,11 @@ class TrainWizard(QWizard):
         self.base_options = base_options or TrainOptions()
         self.setWindowTitle("Train the recogniser")
         self.cancel = threading.Event()
-        self.worker: _Worker | None = None
-        self.result = None
+        self.worker: ReportThread | None = None
+        self.train_result = None
         self.candidate: ModelVersion | None = None
         self.accepted_model: str | None = None
-        self.accepting = False
+        self.accepting = self.switching = False
         self.people = PeoplePage(self)
         self.options_page = OptionsPage(self)
         self.train_page = TrainPage(self)
@@ -428,7 +258,8 @@ class TrainWizard(QWizard):
             self.setPage(page_id, page)
         self.setButtonText(QWizard.WizardButton.CustomButton1, "Accept")
         self.setButtonText(QWizard.WizardButton.CustomButton2, "Discard")
-        self.customButtonClicked.connect(self._custom)
+        self.button(QWizard.WizardButton.CustomButton1).clicked.connect(self._accept_candidate)
+        self.button(QWizard.WizardButton.CustomButton2).clicked.connect(self.reject)
         self.currentIdChanged.connect(self._page_changed)
         self.resize(760, 560)
 
@@ -460,14 +291,13 @@ class TrainWizard(QWizard):
                 extra, _ = folder_faces(detector, Path(folder))
             with Store(settings.database_path()) as store:
                 data = store_data(store, chosen, samples, extra=extra)
-            for note in data.notes:
-                emit(f"note: {note}")
+            emit(data.notes)
             for report in Trainer(data, options).run(cancel):
                 emit(report)
                 if report.result is not None:
                     emit(save_candidate(report.result, settings))
 
-        self.worker = _Worker(job, self)
+        self.worker = ReportThread(job, self)
         self.worker.report.connect(self._on_report)
         self.worker.failed.connect(lambda message: self.train_page.finish(False, f"Training failed: {message}"))
         self.worker.start()
@@ -475,10 +305,10 @@ class TrainWizard(QWizard):
     def _on_report(self, report: object) -> None:
         if isinstance(report, ModelVersion):
             self.candidate = report
-            self.train_page.finish(True, f"Done in {self.result.seconds:.0f} s. Press Next for the results.")
+            self.train_page.finish(True, f"Done in {self.train_result.seconds:.0f} s. Press Results for the figures.")
             return
         if isinstance(report, Progress) and report.result is not None:
-            self.result = report.result
+            self.train_result = report.result
         if isinstance(report, Progress) and report.stage == "cancelled":
             self.train_page.finish(False, report.message)
         self.train_page.show_report(report)
@@ -492,25 +322,18 @@ class TrainWizard(QWizard):
             self.worker.wait()
 
     def _drop_candidate(self) -> None:
+        """Delete the candidate unless it was accepted (then it is the active model)."""
         if self.candidate is not None and self.accepted_model is None:
             discard_candidate(self.candidate)
-        self.candidate, self.result = None, None
+            self.candidate, self.train_result = None, None
 
-    # -- the end --------------------------------------------------------------------------------
-    def _custom(self, which: QWizard.WizardButton) -> None:
-        if which == QWizard.WizardButton.CustomButton1:
-            self._accept_candidate()
-        elif which == QWizard.WizardButton.CustomButton2:
-            self.reject()
-
-    def _accept_candidate(self) -> None:
-        if self.candidate is None or (self.worker is not None and self.worker.isRunning()):
-            return
-        name, settings = self.candidate.name, self.settings
-        self.accepting = True
-        self.button(QWizard.WizardButton.CustomButton1).setEnabled(False)
-        self.button(QWizard.WizardButton.CustomButton2).setEnabled(False)
-        self.results.bar.setVisible(True)
+    # -- switching models ---------------------------------------------------------------------
+    def _activate(self, name: str, bar: QProgressBar, finished: Callable[[str], None],
+                  failed: Callable[[str], None]) -> None:
+        """Re-embed the gallery with model ``name`` in a worker, then make it the active model."""
+        settings = self.settings
+        bar.setVisible(True)
+        bar.setValue(0)
 
         def job(emit: Callable[[object], None]) -> None:
             with Store(settings.database_path()) as store:
@@ -519,27 +342,68 @@ class TrainWizard(QWizard):
 
         def on_report(report: object) -> None:
             if isinstance(report, tuple):
-                self.results.bar.setMaximum(report[1])
-                self.results.bar.setValue(report[0])
+                bar.setMaximum(max(1, report[1]))
+                bar.setValue(report[0])
             else:
-                self.accepted_model = str(report)
-                self.modelChanged.emit(self.accepted_model)
-                self.accept()
+                bar.setVisible(False)
+                self.modelChanged.emit(str(report))
+                finished(str(report))
 
         def on_failed(message: str) -> None:
-            self.accepting = False
+            bar.setVisible(False)
             QMessageBox.warning(self, "Could not switch models", message)
-            self.button(QWizard.WizardButton.CustomButton2).setEnabled(True)
+            failed(message)
 
-        self.worker = _Worker(job, self)
+        self.worker = ReportThread(job, self)
         self.worker.report.connect(on_report)
         self.worker.failed.connect(on_failed)
         self.worker.start()
 
+    def busy(self) -> bool:
+        return self.worker is not None and self.worker.isRunning()
+
+    def switch_model(self, name: str) -> None:
+        """Go back to an earlier version (or the stock model) without training: the gallery is
+        re-embedded with it, exactly as Accept does for a new one."""
+        if self.busy() or not name:
+            return
+        self.switching = True
+        self.people.set_switching(True)
+
+        def finished(_: str) -> None:
+            self.switching = False
+            self.people.set_switching(False)
+            self.people.show_versions()
+
+        def failed(_: str) -> None:
+            self.switching = False
+            self.people.set_switching(False)
+
+        self._activate(name, self.people.bar, finished, failed)
+
+    def _accept_candidate(self) -> None:
+        if self.candidate is None or self.busy():
+            return
+        self.accepting = True
+        self.button(QWizard.WizardButton.CustomButton1).setEnabled(False)
+        self.button(QWizard.WizardButton.CustomButton2).setEnabled(False)
+
+        def finished(name: str) -> None:
+            self.accepted_model = name
+            self.accept()
+
+        def failed(_: str) -> None:
+            self.accepting = False
+            self.button(QWizard.WizardButton.CustomButton2).setEnabled(True)
+
+        self._activate(self.candidate.name, self.results.bar, finished, failed)
+
     def done(self, result: int) -> None:
         """Every way out (Accept, Discard, Cancel, closing) stops the worker; all but Accept
-        delete the candidate. While Accept is re-embedding, closing waits for it to finish."""
-        if self.accepting and self.accepted_model is None and result != QWizard.DialogCode.Accepted.value:
+        delete the candidate. While the gallery is being re-embedded (Accept, or switching to an
+        earlier model), closing is refused until it finishes: half a switch is never left behind."""
+        if self.switching or (self.accepting and self.accepted_model is None
+                              and result != QWizard.DialogCode.Accepted.value):
             return
         self._wait_worker()
         self._drop_candidate()
