@@ -52,7 +52,7 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--threads", type=int, default=max(1, (os.cpu_count() or 2) - 1),
                    help="torch and OpenCV threads, the same for all (default: cores - 1, as the app)")
     p.add_argument("--trials", type=int, help="time-to-name trials (default 36, quick 9)")
-    p.add_argument("--gui-seconds", type=float, help="seconds of the real window (default 25, quick 8; 0: skip)")
+    p.add_argument("--gui-seconds", type=float, help="seconds of the real window (default 30, quick 8; 0: skip)")
     p.add_argument("--config", action="append", default=[], metavar="K=V,...",
                    help="another LiveRecognizer setting to time alongside the default (repeatable)")
     return p.parse_args(argv)
@@ -412,7 +412,7 @@ def main(argv: list[str] | None = None) -> int:
     report: dict[str, Any] = {"machine": machine(args.threads), "load_average_start": load0}
     report["cost_per_frame"] = cost(videos, ours, peer, configs)
     report["time_to_name"] = time_to_name(videos, ours, peer, args.trials or (9 if args.quick else 36))
-    seconds = args.gui_seconds if args.gui_seconds is not None else (8.0 if args.quick else 25.0)
+    seconds = args.gui_seconds if args.gui_seconds is not None else (8.0 if args.quick else 30.0)
     if seconds > 0:
         report["display"] = display(root / "videos" / "short_hamilton_clip.mp4",
                                     root / "videos" / "hamilton_refs" / "lin-manuel-miranda.png", seconds)
