@@ -10,12 +10,11 @@ import json
 import sys
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import replace
 from datetime import date, timedelta
 from pathlib import Path
 
 from faceattend import __version__
-from faceattend.config import Settings, load_settings
+from faceattend.config import Settings, command_line_settings
 from faceattend.images import ImageError, load_image
 from faceattend.pipeline import ACTIVE_MODEL_KEY, Recognizer, load_recognizer
 from faceattend.store import Store, StoreError
@@ -28,14 +27,7 @@ class UserError(Exception):
 
 
 def _settings(args: argparse.Namespace) -> Settings:
-    settings = load_settings()
-    if args.db:
-        settings = replace(settings, database=str(Path(args.db).resolve()))
-    if args.device:
-        settings = replace(settings, device=args.device)
-    if args.threshold is not None:
-        settings = replace(settings, threshold=args.threshold)
-    return settings
+    return command_line_settings(args.db, args.device, args.threshold)
 
 
 def _open(args: argparse.Namespace) -> tuple[Settings, Store]:

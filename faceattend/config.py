@@ -63,6 +63,19 @@ def load_settings(path: Path | None = None) -> Settings:
     return Settings(**values)
 
 
+def command_line_settings(db: str | None, device: str | None, threshold: float | None) -> Settings:
+    """The saved settings with the command line's ``--db``, ``--device``, ``--threshold`` on top
+    (for this run only: nothing is saved)."""
+    settings = load_settings()
+    if db:
+        settings = dataclasses.replace(settings, database=str(Path(db).resolve()))
+    if device:
+        settings = dataclasses.replace(settings, device=device)
+    if threshold is not None:
+        settings = dataclasses.replace(settings, threshold=threshold)
+    return settings
+
+
 def save_settings(settings: Settings, path: Path | None = None) -> None:
     """Write atomically, so a crash mid-write leaves the previous file intact."""
     path = path or settings_path()

@@ -188,11 +188,10 @@ def _run_window(video: Path, timeline: _Timeline, timeout_s: float = 180.0) -> t
     try:
         import faceattend.gui as gui
         from faceattend.gui import qtutil
-        from faceattend.gui.app import app_icon, share_cpu
+        from faceattend.gui.app import application
     except ImportError as error:
         raise SmokeError(f"gui: unavailable ({error})") from None
     from PySide6.QtCore import qInstallMessageHandler
-    from PySide6.QtWidgets import QApplication
 
     from faceattend.config import Settings
 
@@ -200,11 +199,8 @@ def _run_window(video: Path, timeline: _Timeline, timeout_s: float = 180.0) -> t
     # break the one-line output: keep it, and show the first message only if the test fails. The
     # handler stays installed: Qt also talks while the application object is destroyed at exit.
     qInstallMessageHandler(lambda _mode, _context, text: timeline.qt_messages.append(text))
-    app = QApplication.instance() or QApplication(["faceattend"])
-    app.setApplicationName("faceattend")
-    icon = app_icon()
-    app.setWindowIcon(icon)
-    share_cpu()
+    app = application()
+    icon = app.windowIcon()
     # A message box would wait for a click that never comes: record it and fail instead.
     saved_inform = qtutil.inform
     qtutil.inform = lambda _parent, title, text, error=False: timeline.messages.append(f"{title}: {text}")

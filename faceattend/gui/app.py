@@ -35,6 +35,17 @@ def app_icon() -> QIcon:
     return icon
 
 
+def application(argv: Sequence[str] = ()) -> QApplication:
+    """The Qt application as the app runs it: name, icon, and the CPU shared with the window."""
+    app = QApplication.instance() or QApplication([sys.argv[0] if sys.argv else "faceattend", *argv])
+    assert isinstance(app, QApplication)
+    app.setApplicationName("faceattend")
+    app.setOrganizationName("faceattend")
+    app.setWindowIcon(app_icon())
+    share_cpu()
+    return app
+
+
 def _parse(argv: Sequence[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="faceattend", description="The faceattend window.")
     parser.add_argument("--source", help="camera number, video file or rtsp:// address to open first")
@@ -45,11 +56,7 @@ def main(argv: list[str] | None = None) -> int:
     """Open the window and run until it is closed; returns the exit status."""
     argv = list(sys.argv[1:] if argv is None else argv)
     args = _parse(argv)
-    app = QApplication.instance() or QApplication([sys.argv[0] if sys.argv else "faceattend", *argv])
-    app.setApplicationName("faceattend")
-    app.setOrganizationName("faceattend")
-    app.setWindowIcon(app_icon())
-    share_cpu()
+    app = application(argv)
     from faceattend.gui.main_window import MainWindow
 
     settings = load_settings()

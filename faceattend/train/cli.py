@@ -15,12 +15,11 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable, Iterator
-from dataclasses import replace
 from pathlib import Path
 
 from typing import TYPE_CHECKING
 
-from faceattend.config import Settings, load_settings
+from faceattend.config import Settings, command_line_settings
 from faceattend.store import Store
 from faceattend.train.options import LAYER_CHOICES, LOSSES, TrainOptions
 
@@ -64,14 +63,8 @@ def add_train_parser(subparsers: argparse._SubParsersAction) -> argparse.Argumen
 
 
 def _settings(args: argparse.Namespace) -> Settings:
-    settings = load_settings()
-    if getattr(args, "db", None):
-        settings = replace(settings, database=str(Path(args.db).resolve()))
-    if getattr(args, "device", None):
-        settings = replace(settings, device=args.device)
-    if getattr(args, "threshold", None) is not None:
-        settings = replace(settings, threshold=args.threshold)
-    return settings
+    return command_line_settings(getattr(args, "db", None), getattr(args, "device", None),
+                                 getattr(args, "threshold", None))
 
 
 def _options(args: argparse.Namespace, settings: Settings) -> TrainOptions:

@@ -16,22 +16,17 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from typing import Protocol
 
 import numpy as np
 
 from faceattend.align import align_face
-from faceattend.evaluate import identity_folders
+from faceattend.evaluate import FrameDetector as Detector
+from faceattend.evaluate import central_face, detect_all, identity_folders
 from faceattend.images import ImageError, is_image_file, load_image
 from faceattend.store import Store
 from faceattend.train.data import FaceSet, TrainData, assemble, concat, split_pool
-from faceattend.types import Detection
 
 ProgressFn = Callable[[int, int], None]
-
-
-class Detector(Protocol):
-    def detect(self, frame: np.ndarray) -> list[Detection]: ...
 
 
 def store_faces(store: Store, people: Iterable[int], sample_ids: Iterable[int] | None = None) -> FaceSet:
@@ -51,20 +46,6 @@ def store_faces(store: Store, people: Iterable[int], sample_ids: Iterable[int] |
                    np.array(ids, np.int64))
 
 
-def central_face(detections: Sequence[Detection], width: int, height: int) -> Detection:
-    def distance(d: Detection) -> float:
-        return ((d.box[0] + d.box[2]) / 2 - width / 2) ** 2 + ((d.box[1] + d.box[3]) / 2 - height / 2) ** 2
-    return min(detections, key=distance)
-
-
-def _detect(detector: Detector, frames: list[np.ndarray]) -> list[list[Detection]]:
-    """Same-size frames go through the detector as one batch (several times faster)."""
-    batch = getattr(detector, "detect_batch", None)
-    if batch is not None and len({f.shape for f in frames}) == 1:
-        return list(batch(frames))
-    return [detector.detect(f) for f in frames]
-
-
 def detect_crops(detector: Detector, paths: Sequence[Path], progress: ProgressFn | None = None,
                  chunk: int = 16) -> tuple[np.ndarray, list[int], list[str]]:
     """(crops, index of the path each came from, skipped paths with the reason)."""
@@ -76,7 +57,7 @@ def detect_crops(detector: Detector, paths: Sequence[Path], progress: ProgressFn
                 frames.append((index, load_image(paths[index])))
             except ImageError as error:
                 skipped.append(f"{paths[index]}: {error}")
-        found_all = _detect(detector, [f for _, f in frames]) if frames else []
+        found_all = detect_all(detector, [f for _, f in frames]) if frames else []
         for (index, frame), found in zip(frames, found_all):
             if found:
                 face = central_face(found, frame.shape[1], frame.shape[0])
