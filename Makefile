@@ -1,21 +1,23 @@
 # make run   - create the environment and start the app
 # make test  - create the environment and run the tests
+# make soak  - the real window on a looping video for an hour (SOAK_MINUTES=60), health checked
 # make package         - build dist/faceattend-<version>-linux-x86_64.tar.xz and the .deb (packaging/README.md)
 # make test-packaging  - build them and test them: the frozen app's --smoke-test, the .deb, a clean-root install
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 # The CPU build of torch, installed before the project so its range is already met.
-# Elsewhere: make setup TORCH="torch==2.13.0 --index-url https://download.pytorch.org/whl/cpu"
+# scripts/install_torch.sh stops rather than pull the CUDA build (TORCH_CUDA=1 asks for it).
 TORCH ?= torch==2.13.0
 
-.PHONY: setup system-deps run test bench screenshot clean package test-packaging
+.PHONY: setup system-deps run test bench soak screenshot clean package test-packaging
 
-$(VENV)/.installed: pyproject.toml
+# Every install takes the versions in constraints.txt (tested together; see its header).
+$(VENV)/.installed: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet $(TORCH)
-	$(PY) -m pip install --quiet -e ".[test]"
+	bash scripts/install_torch.sh $(PY) $(TORCH)
+	$(PY) -m pip install --quiet -c constraints.txt -e ".[test]"
 	touch $@
 
 setup: $(VENV)/.installed
@@ -31,6 +33,12 @@ test: setup system-deps
 
 bench: setup
 	bash bench/run.sh
+
+# The real window on a looping video with automatic check-in, for SOAK_MINUTES (bench/soak.py).
+SOAK_MINUTES ?= 60
+soak: setup
+	bash scripts/system-deps.sh --xvfb
+	$(PY) bench/soak.py --minutes $(SOAK_MINUTES) --json bench/results/soak-$(SOAK_MINUTES)min.json
 
 screenshot: setup
 	bash scripts/system-deps.sh --xvfb

@@ -5,8 +5,9 @@
 #                                                   PATH, a desktop entry and an icon
 # The build uses its own venv (build/pkg-venv) with only the runtime dependencies, never the dev
 # .venv: CPU torch first (so the project's torch range is already met and no CUDA wheels come in),
-# then `pip install .`, then PyInstaller. The venv is reused while pyproject.toml and the pins below
-# are unchanged; FRESH=1 rebuilds it.
+# then `pip install .`, then PyInstaller, all with constraints.txt (the versions the tests ran on).
+# The venv is reused while pyproject.toml, constraints.txt and the pins below are unchanged;
+# FRESH=1 rebuilds it.
 #
 # Environment: PYTHON (python3), TORCH (torch==2.13.0; elsewhere add
 # "--index-url https://download.pytorch.org/whl/cpu"), PYINSTALLER (pyinstaller==6.22.3),
@@ -48,20 +49,21 @@ done_step
 step "venv $VENV"
 mkdir -p build
 : > build/pip.log
-stamp="$(sha256sum pyproject.toml | cut -c1-16) $TORCH $PYINSTALLER $($PYTHON -V 2>&1)"
+stamp="$(cat pyproject.toml constraints.txt | sha256sum | cut -c1-16) $TORCH $PYINSTALLER $($PYTHON -V 2>&1)"
 if [ "${FRESH:-0}" = 1 ] || [ ! -x "$VENV/bin/python" ] || [ "$(cat "$VENV/.stamp" 2>/dev/null)" != "$stamp" ]; then
   rm -rf "$VENV"
   "$PYTHON" -m venv "$VENV"
   pip_install --upgrade pip
   # shellcheck disable=SC2086  # TORCH may carry --index-url
-  pip_install $TORCH
-  pip_install "$PYINSTALLER"
+  bash scripts/install_torch.sh "$VENV/bin/python" $TORCH >> "$ROOT/build/pip.log" 2>&1 \
+    || { tail -n 20 "$ROOT/build/pip.log"; exit 1; }
+  pip_install -c constraints.txt "$PYINSTALLER"
   echo "$stamp" > "$VENV/.stamp"
 fi
 # The project itself, every time (pip always reinstalls a local folder). setuptools builds
 # in build/lib: clear it so a module deleted from the source cannot linger in the bundle.
 rm -rf build/lib build/bdist.*
-pip_install .  # a local folder is always reinstalled
+pip_install -c constraints.txt .  # a local folder is always reinstalled; the tested versions
 rm -rf build/lib build/bdist.*
 "$VENV/bin/python" -m pip check
 done_step

@@ -9,8 +9,8 @@ $py = ".venv\Scripts\python.exe"
 if (-not (Test-Path ".venv\.installed")) {
     py -3.11 -m venv .venv
     & $py -m pip install --quiet --upgrade pip
-    & $py -m pip install --quiet torch==2.13.0
-    & $py -m pip install --quiet -e ".[test]"
+    & $py -m pip install --quiet -c constraints.txt torch==2.13.0
+    & $py -m pip install --quiet -c constraints.txt -e ".[test]"
     New-Item -ItemType File ".venv\.installed" | Out-Null
 }
 if ($Task -eq "run") { & ".venv\Scripts\faceattend.exe" }

@@ -37,6 +37,8 @@ function Invoke-Native {
     if ($LASTEXITCODE -ne 0) { throw "failed ($LASTEXITCODE): $Exe $($Arguments -join ' ')" }
 }
 
+# The versions the tests ran on (constraints.txt at the top of the repository).
+$Constraints = Join-Path $Root "constraints.txt"
 function Step([string]$Text) { Write-Host "== $Text ($([int]((Get-Date) - $Started).TotalSeconds) s)" }
 
 # -- 1. build venv --------------------------------------------------------------------------------
@@ -50,11 +52,11 @@ if (-not $Reuse -or -not (Test-Path $Py)) {
     Invoke-Native $PyExe ($PyArgs + @("-m", "venv", $Venv))
     Invoke-Native $Py @("-m", "pip", "install", "--quiet", "--upgrade", "pip")
     Invoke-Native $Py @("-m", "pip", "install", "--quiet", $Torch, "--index-url", $TorchIndex)
-    Invoke-Native $Py @("-m", "pip", "install", "--quiet", $PyInstaller)
+    Invoke-Native $Py @("-m", "pip", "install", "--quiet", "-c", $Constraints, $PyInstaller)
 }
 # setuptools builds in build\lib: clear it so no deleted module lingers in the bundle.
 Remove-Item -Recurse -Force -ErrorAction SilentlyContinue (Join-Path $Root "build\lib")
-Invoke-Native $Py @("-m", "pip", "install", "--quiet", ".")
+Invoke-Native $Py @("-m", "pip", "install", "--quiet", "-c", $Constraints, ".")
 Invoke-Native $Py @("-m", "pip", "check")
 
 # Ask the installed package, from outside the source tree, for its version.
