@@ -91,3 +91,41 @@ def align_faces(frame: np.ndarray, detections: Sequence[Detection]) -> np.ndarra
     for index, detection in enumerate(detections):
         crops[index] = align_face(frame, detection.landmarks)
     return crops
+
+
+def crop_footprint(landmarks: np.ndarray) -> np.ndarray:
+    """Where the 112x112 crop's pixel centres come from in the frame: (112*112, 2) x/y points."""
+    matrix = similarity_transform(landmarks)
+    inverse = cv2.invertAffineTransform(matrix)
+    ys, xs = np.mgrid[0:CROP_SIZE, 0:CROP_SIZE].astype(np.float64)
+    points = np.stack([xs.ravel(), ys.ravel()], axis=1)
+    return points @ inverse[:, :2].T + inverse[:, 2]
+
+
+def outside_fraction(landmarks: np.ndarray, frame_shape: tuple[int, ...]) -> float:
+    """Share of the aligned crop that lies outside a frame of ``frame_shape`` (black, or padding)."""
+    points = crop_footprint(landmarks)
+    height, width = frame_shape[:2]
+    inside = (points[:, 0] >= 0) & (points[:, 0] <= width - 1) & (points[:, 1] >= 0) & (points[:, 1] <= height - 1)
+    return float(1.0 - inside.mean())
+
+
+def padding_needed(landmarks: np.ndarray, frame_shape: tuple[int, ...], context: float = 0.25) -> int:
+    """Pixels of border each side of the frame needs so the aligned crop, plus ``context`` of its
+    size around it (what the detector needs to place its box and landmarks well), lies inside."""
+    points = crop_footprint(landmarks)
+    height, width = frame_shape[:2]
+    low, high = points.min(axis=0), points.max(axis=0)
+    margin = context * float((high - low).max())
+    reach = max(-low[0], -low[1], high[0] - (width - 1), high[1] - (height - 1)) + margin
+    return max(0, int(np.ceil(reach)))
+
+
+def pad_frame(frame: np.ndarray, pad: int) -> np.ndarray:
+    """``frame`` with ``pad`` pixels of repeated edge pixels on every side.
+
+    Repeating the edge (not mirroring it) gives the detector context without a mirrored second
+    face, and gives the aligned crop plausible colours where the photo stopped instead of black.
+    """
+    padded = cv2.copyMakeBorder(frame, pad, pad, pad, pad, cv2.BORDER_REPLICATE)
+    return np.ascontiguousarray(padded)

@@ -25,6 +25,7 @@ if sys.platform == "win32":
 import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 
+from faceattend.config import MAX_CAMERA_INDEX  # noqa: E402  (OpenCV overflows on a larger number)
 from faceattend.images import IMAGE_SUFFIXES, ImageError, load_image  # noqa: E402
 
 VIDEO_SUFFIXES = {".mp4", ".avi", ".mkv", ".mov", ".m4v", ".webm", ".wmv", ".mpg", ".mpeg", ".flv"}
@@ -151,7 +152,22 @@ class VideoFileSource(OpenCVSource):
         self.loop = loop
         self.ended = False
         self._position = 0  # index of the next frame in the file
+        self._looped = 0  # frames played in earlier rounds of a looping file
         self._start = 0.0
+
+    @property
+    def duration(self) -> float:
+        """Seconds of video in the file (0.0 when the container does not say)."""
+        frames = float(self._capture.get(cv2.CAP_PROP_FRAME_COUNT) or 0.0) if self._capture is not None else 0.0
+        return max(0.0, frames) / self.fps
+
+    @property
+    def time(self) -> float:
+        """Seconds into the video of the frame last read (frame index / fps; growing across loops).
+
+        The video's own timeline, not the wall clock, so the same file always gives the same times.
+        """
+        return max(0, self._looped + self._position - 1) / self.fps
 
     def read(self) -> np.ndarray | None:
         if self._capture is None or self.ended:
@@ -161,6 +177,7 @@ class VideoFileSource(OpenCVSource):
         frame = super().read()
         if frame is None and self.loop and self._position > 0:
             self._capture.set(cv2.CAP_PROP_POS_FRAMES, 0)
+            self._looped += self._position
             self._position, self._start = 0, 0.0
             frame = super().read()
         if frame is None:
@@ -189,20 +206,36 @@ class VideoFileSource(OpenCVSource):
 class ImageFolderSource:
     """The images of a folder in name order, as frames (for tests and demos without a camera)."""
 
-    def __init__(self, folder: Path | str, fps: float = 5.0, realtime: bool = False, loop: bool = False) -> None:
+    def __init__(self, folder: Path | str, fps: float = 5.0, realtime: bool = False, loop: bool = False,
+                 paths: list[Path] | None = None) -> None:
+        """``paths`` (files in ``folder``) replaces the folder's listing: one photo as a still camera."""
         folder = Path(folder)
         if not folder.is_dir():
             raise CameraError(f"the folder {folder} does not exist")
-        self.paths = sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+        self.paths = paths if paths is not None else sorted(
+            p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
         if not self.paths:
             raise CameraError(f"the folder {folder} has no images")
         self._fps, self.realtime, self.loop = float(fps), realtime, loop
-        self._description = f"images in {folder.name}"
+        self._description = f"images in {folder.name}" if paths is None else f"image {self.paths[0].name}"
         self._index = 0
         self._last = 0.0
         self.ended = False
-        first = load_image(self.paths[0])
-        self._size = (int(first.shape[1]), int(first.shape[0]))
+        self._size = self._first_size()
+
+    def _first_size(self) -> tuple[int, int]:
+        """The size of the first readable image (the size its frames will have)."""
+        problem = ""
+        for path in self.paths:
+            try:
+                first = load_image(path)
+            except ImageError as error:
+                problem = str(error)
+                continue
+            return (int(first.shape[1]), int(first.shape[0]))
+        if len(self.paths) == 1:
+            raise CameraError(problem)
+        raise CameraError(f"none of the {len(self.paths)} images in {self.paths[0].parent} can be read")
 
     @property
     def fps(self) -> float:
@@ -262,7 +295,9 @@ def open_source(spec: str, *, realtime: bool = False, loop: bool = False) -> Fra
     text = spec.strip()
     if not text:
         raise CameraError("no camera chosen")
-    if text.isdigit():
+    if text.isascii() and text.isdigit():  # not "²", which str.isdigit() also accepts
+        if int(text) > MAX_CAMERA_INDEX:
+            raise CameraError(f"camera number {text} is out of range: cameras are numbered 0 to {MAX_CAMERA_INDEX}")
         return CameraSource(int(text))
     if text.lower().startswith(STREAM_SCHEMES):
         return StreamSource(text)
@@ -278,10 +313,7 @@ def open_source(spec: str, *, realtime: bool = False, loop: bool = False) -> Fra
 
 def _single_image(path: Path) -> FrameSource:
     """One photo shown as a still camera (handy for trying the app without a webcam)."""
-    source = ImageFolderSource(path.parent, realtime=True, loop=True)
-    source.paths = [path]
-    source._description = f"image {path.name}"
-    return source
+    return ImageFolderSource(path.parent, realtime=True, loop=True, paths=[path])
 
 
 def list_cameras(max_index: int = 5) -> list[int]:

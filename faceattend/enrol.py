@@ -1,4 +1,10 @@
-"""Enrolment: turning photos (or captured frames) of a person into stored face samples."""
+"""Enrolment: turning photos (or frames of a video) of a person into stored face samples.
+
+Each photo's face goes through the quality gate (:mod:`faceattend.quality`): an unusable face
+is refused with its reason, a weak one is enrolled with its reasons reported, and the report
+says when a person ends up with weak samples only. A person's samples are written in one
+transaction: all of them or none, so a full disk never leaves someone half-enrolled.
+"""
 
 from __future__ import annotations
 
@@ -6,10 +12,22 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import cv2
+
 from faceattend.images import ImageError, is_image_file, load_image
 from faceattend.pipeline import FaceCountError, Recognizer
-from faceattend.store import Store
+from faceattend.quality import Quality, assess
+from faceattend.store import Store, StoreError
 from faceattend.types import Face
+
+
+@dataclass
+class Candidate:
+    """One face offered for enrolment, where it came from and what is wrong with it."""
+
+    source: str
+    face: Face
+    quality: Quality
 
 
 @dataclass
@@ -19,6 +37,14 @@ class EnrolReport:
     added: list[str] = field(default_factory=list)
     refused: list[tuple[str, str]] = field(default_factory=list)  # (source, reason)
     look_alikes: list[tuple[str, str, float]] = field(default_factory=list)  # (source, other, similarity)
+    weak: list[tuple[str, str]] = field(default_factory=list)  # (source, reasons) of added samples
+    failed: str | None = None  # why nothing was saved (the store refused the write)
+    earlier_samples: int = 0  # samples the person already had
+
+    @property
+    def only_weak(self) -> bool:
+        """Every sample added is weak and the person had none before: recognition will be poor."""
+        return bool(self.added) and len(self.weak) == len(self.added) and not self.earlier_samples
 
 
 def save_face(store: Store, person_id: int, face: Face, model: str, source: str) -> int:
@@ -33,33 +59,81 @@ def look_alike(recognizer: Recognizer, face: Face, person_id: int) -> tuple[str,
     return None
 
 
+def photo_candidate(recognizer: Recognizer, photo: Path, pad: bool = True) -> Candidate:
+    """The photo's one face, padded as it needs (``pad=False``: as before padding existed), with its quality.
+
+    Raises ``ValueError`` (an ``ImageError``, a ``FaceCountError`` or one naming the quality
+    problem) with the reason the photo is refused.
+    """
+    image = load_image(photo)
+    try:
+        face = recognizer.single_face(image, str(photo), pad=pad)
+    except cv2.error as error:  # a decoder or detector limit: this photo only, never the batch
+        raise ImageError(f"{photo} could not be processed ({error.err or error})") from None
+    quality = assess(face, image.shape)
+    if quality.unusable:
+        raise ValueError("; ".join(quality.unusable))
+    return Candidate(str(photo), face, quality)
+
+
+def photo_candidates(recognizer: Recognizer, photos: Iterable[Path],
+                     pad: bool = True) -> tuple[list[Candidate], list[tuple[str, str]]]:
+    """Usable faces of ``photos`` and (photo, reason) for each one refused; never raises for one photo."""
+    candidates: list[Candidate] = []
+    refused: list[tuple[str, str]] = []
+    for photo in photos:
+        try:
+            candidates.append(photo_candidate(recognizer, Path(photo), pad))
+        except (ImageError, FaceCountError, ValueError, MemoryError) as error:
+            refused.append((str(photo), str(error) or type(error).__name__))
+    return candidates, refused
+
+
+def enrol_candidates(
+    store: Store, recognizer: Recognizer, name: str, candidates: list[Candidate],
+    external_id: str | None = None, group: str | None = None,
+) -> EnrolReport:
+    """Store ``candidates`` as samples of ``name`` (created if new), all in one transaction.
+
+    If any write fails, nothing of this call stays: not the new person, not a single sample;
+    ``failed`` says why. A new person with no candidate is not created.
+    """
+    existing = store.find_person(name)
+    report = EnrolReport(existing.id if existing else -1, existing.name if existing else name,
+                         earlier_samples=existing.sample_count if existing else 0)
+    if not candidates:
+        return report
+    try:
+        with store.write(f"cannot enrol {name}"):  # nested writes join this one transaction
+            person_id = existing.id if existing else store.add_person(name, external_id, group)
+            for candidate in candidates:
+                save_face(store, person_id, candidate.face, recognizer.model_name, candidate.source)
+    except StoreError as error:
+        report.failed = str(error)
+        return report
+    report.person_id, report.name = person_id, store.person(person_id).name
+    for candidate in candidates:
+        other = look_alike(recognizer, candidate.face, person_id)
+        if other is not None:
+            report.look_alikes.append((candidate.source, *other))
+        if candidate.quality.weak:
+            report.weak.append((candidate.source, "; ".join(candidate.quality.weak)))
+        report.added.append(candidate.source)
+    return report
+
+
 def enrol_photos(
     store: Store, recognizer: Recognizer, name: str, photos: Iterable[Path],
     external_id: str | None = None, group: str | None = None,
 ) -> EnrolReport:
     """Add every usable photo as a sample of ``name`` (created if new).
 
-    A photo with no face, several faces or unreadable is refused and named in the report; the
-    others are still enrolled. A new person with no usable photo is not created.
+    A photo with no face, several faces, an unusable face or unreadable is refused and named in
+    the report; the others are still enrolled, all together or (if the store fails) not at all.
     """
-    faces: list[tuple[str, Face]] = []
-    refused: list[tuple[str, str]] = []
-    for photo in photos:
-        try:
-            faces.append((str(photo), recognizer.single_face(load_image(photo), str(photo))))
-        except (ImageError, FaceCountError) as error:
-            refused.append((str(photo), str(error)))
-    existing = store.find_person(name)
-    if existing is None and not faces:
-        return EnrolReport(-1, name, refused=refused)
-    person_id = existing.id if existing else store.add_person(name, external_id, group)
-    report = EnrolReport(person_id, store.person(person_id).name, refused=refused)
-    for source, face in faces:
-        other = look_alike(recognizer, face, person_id)
-        if other is not None:
-            report.look_alikes.append((source, *other))
-        save_face(store, person_id, face, recognizer.model_name, source)
-        report.added.append(source)
+    candidates, refused = photo_candidates(recognizer, photos)
+    report = enrol_candidates(store, recognizer, name, candidates, external_id, group)
+    report.refused = refused + report.refused
     return report
 
 

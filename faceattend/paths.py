@@ -13,14 +13,33 @@ APP_NAME = "faceattend"
 
 
 def data_dir() -> Path:
-    """Per-user data folder (database, settings, fine-tuned models).
+    """Per-user data folder (database, settings, fine-tuned models), private to its owner (0700).
 
     ``FACEATTEND_DATA_DIR`` overrides it, which tests and portable installs use.
     """
     override = os.environ.get("FACEATTEND_DATA_DIR")
     path = Path(override) if override else Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
-    path.mkdir(parents=True, exist_ok=True)
+    path.mkdir(mode=PRIVATE_DIR, parents=True, exist_ok=True)
+    make_private(path)
     return path
+
+
+#: The data folder holds every enrolled face: only its owner may list or read it.
+PRIVATE_DIR = 0o700
+PRIVATE_FILE = 0o600
+
+
+def make_private(path: Path) -> None:
+    """0700 for a folder, 0600 for a file, when the current user owns it (else left alone:
+    a folder an administrator shared on purpose keeps its mode). No-op on Windows, where the
+    per-user AppData folder is already private."""
+    try:
+        mode = PRIVATE_DIR if path.is_dir() else PRIVATE_FILE
+        info = path.stat()
+        if info.st_uid == os.getuid() and (info.st_mode & 0o777) != mode:
+            path.chmod(mode)
+    except (OSError, AttributeError):  # AttributeError: no os.getuid on Windows
+        pass
 
 
 def cache_dir() -> Path:

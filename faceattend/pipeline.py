@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 
-from faceattend.align import align_faces
+from faceattend.align import align_faces, pad_frame, padding_needed
 from faceattend.config import Settings
 from faceattend.match import DEFAULT_THRESHOLD, Gallery
 from faceattend.types import Detection, Face, Match
@@ -46,17 +47,72 @@ class Recognizer:
         matches = self.gallery.match(embeddings, self.threshold)
         return [Face(d, c, e, m) for d, c, e, m in zip(detections, crops, embeddings, matches)]
 
-    def single_face(self, frame: np.ndarray, what: str = "the photo") -> Face:
-        """The one face of an enrolment photo; raises FaceCountError for none or several."""
-        detections = self.detector.detect(frame)
+    def single_face(self, frame: np.ndarray, what: str = "the photo", pad: bool = True) -> Face:
+        """The one face of an enrolment photo; raises FaceCountError for none or several.
+
+        With ``pad`` (the default) a face that reaches the photo's edge, or a photo where no face
+        is found, is detected again on the photo padded with repeated edge pixels: in a tight ID
+        crop the detector's box and landmarks are unreliable at the border and the aligned crop
+        would be shrunk or shifted with black areas. The returned detection is in the photo's own
+        coordinates; the crop and embedding come from the padded photo.
+        """
+        detections = _main_faces(self.detector.detect(frame))
+        border = self._border(frame, detections) if pad else 0
+        if border:
+            padded = pad_frame(frame, border)
+            found = _main_faces([d for d in self.detector.detect(padded) if _centre_inside(d, border, frame.shape)])
+            if found or not detections:
+                frame, detections = padded, found
+            else:
+                border = 0
         if not detections:
             raise FaceCountError(f"no face found in {what}")
         if len(detections) > 1:
             raise FaceCountError(f"{len(detections)} faces found in {what}; use a photo of one person")
-        return self.recognise(frame, detections)[0]
+        face = self.recognise(frame, detections)[0]
+        return replace(face, detection=_shifted(face.detection, -border)) if border else face
+
+    @staticmethod
+    def _border(frame: np.ndarray, detections: Sequence[Detection]) -> int:
+        """Padding the photo needs (0: every face's crop lies well inside it)."""
+        if not detections:  # a face filling the photo is often not found at all
+            return int(0.3 * max(frame.shape[:2]))
+        need = max(padding_needed(d.landmarks, frame.shape) for d in detections)
+        return min(need, max(frame.shape[:2]))
 
     def identify(self, embeddings: np.ndarray) -> list[Match]:
         return self.gallery.match(embeddings, self.threshold)
+
+
+#: In an enrolment photo, a face less than this share of the widest face's width is background
+#: (a poster, a passer-by far behind) or a false detection (a curl of hair), not a second sitter.
+BACKGROUND_FACE = 0.3
+
+
+def _main_faces(detections: Sequence[Detection]) -> list[Detection]:
+    """The faces of a photo that count: not much smaller than the main one, and not centred
+    inside a larger face's box (a hand or microphone at the chin, seen as a face now and then)."""
+    ranked = sorted(detections, key=lambda d: -d.width)
+    widest = ranked[0].width if ranked else 0.0
+    kept: list[Detection] = []
+    for d in ranked:
+        x, y = (d.box[0] + d.box[2]) / 2, (d.box[1] + d.box[3]) / 2
+        inside = any(k.box[0] <= x <= k.box[2] and k.box[1] <= y <= k.box[3] for k in kept)
+        if d.width >= BACKGROUND_FACE * widest and not inside:
+            kept.append(d)
+    return kept
+
+
+def _centre_inside(detection: Detection, border: int, shape: tuple[int, ...]) -> bool:
+    """Whether a face found in the padded photo is centred on the photo itself (not the border)."""
+    x = (detection.box[0] + detection.box[2]) / 2 - border
+    y = (detection.box[1] + detection.box[3]) / 2 - border
+    return 0 <= x < shape[1] and 0 <= y < shape[0]
+
+
+def _shifted(detection: Detection, offset: float) -> Detection:
+    box = tuple(v + offset for v in detection.box)
+    return replace(detection, box=box, landmarks=(detection.landmarks + offset).astype(np.float32))
 
 
 def models_dir(settings: Settings) -> Path:

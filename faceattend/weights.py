@@ -42,7 +42,7 @@ def load_converted(
         try:
             state = torch.load(cached, map_location="cpu", weights_only=True)
             _check_shapes(module, state)
-        except Exception:  # corrupt or stale cache: rebuild it from the source
+        except Exception:  # corrupt, stale or damaged (NaN) cache: rebuild it from the source
             state = None
     if state is None:
         state = convert(source)
@@ -59,9 +59,17 @@ def load_converted(
 
 
 def _check_shapes(module: nn.Module, state: StateDict) -> None:
+    """Raise unless ``state`` has ``module``'s keys and shapes and only finite values.
+
+    A cache file of the right shapes can still hold NaN or infinity (a bad write, a bit flip, a
+    tool that "repaired" it); loaded, every face would come out "Unknown nan", so it is rebuilt.
+    """
     expected = {k: tuple(v.shape) for k, v in module.state_dict().items()}
     got = {k: tuple(v.shape) for k, v in state.items()}
     if expected != got:
         missing = sorted(set(expected) ^ set(got))[:5]
         wrong = [k for k in expected if k in got and expected[k] != got[k]][:5]
         raise ValueError(f"weights do not fit the network (keys {missing}, shapes {wrong})")
+    broken = [k for k, v in state.items() if v.is_floating_point() and not bool(torch.isfinite(v).all())]
+    if broken:
+        raise ValueError(f"weights hold NaN or infinite values ({broken[:5]})")

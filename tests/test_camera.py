@@ -110,3 +110,33 @@ def test_list_cameras_is_quick() -> None:
 def test_passwords_stay_out_of_messages() -> None:
     assert _hide_password("rtsp://admin:secret@10.0.0.5/stream") == "rtsp://admin:***@10.0.0.5/stream"
     assert _hide_password("rtsp://10.0.0.5/stream") == "rtsp://10.0.0.5/stream"
+
+
+@pytest.mark.parametrize("spec, words", [
+    ("99999999999999999999", "camera number 99999999999999999999 is out of range"),
+    ("²", "neither a camera number"),
+])
+def test_impossible_camera_numbers_are_clear_errors(spec: str, words: str) -> None:
+    with pytest.raises(CameraError, match=words):
+        open_source(spec)
+
+
+def test_a_single_photo_reports_its_own_size(tmp_path: Path) -> None:
+    cv2.imwrite(str(tmp_path / "a_first.png"), np.zeros((20, 30, 3), np.uint8))
+    cv2.imwrite(str(tmp_path / "b_chosen.png"), np.zeros((48, 64, 3), np.uint8))
+    still = open_source(str(tmp_path / "b_chosen.png"))
+    frame = still.read()
+    assert frame is not None and frame.shape == (48, 64, 3)
+    assert still.size == (64, 48) and still.description == "image b_chosen.png"
+
+
+def test_video_time_is_the_files_own_timeline(tmp_path: Path) -> None:
+    """Frame index / fps, whatever the reading speed, and still growing when the file loops."""
+    source = VideoFileSource(write_video(tmp_path / "v.avi", frames=5, fps=20.0), loop=True)
+    times = []
+    for _ in range(7):
+        assert source.read() is not None
+        times.append(source.time)
+        time.sleep(0.01)
+    source.close()
+    assert times == pytest.approx([i / 20.0 for i in range(7)])

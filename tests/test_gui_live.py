@@ -2,7 +2,9 @@
 
 Enrol a performer from a photo through the enrol dialog, see him named in the live view, check
 him in with the button, find the row in the attendance table and in the exported CSV; a stranger
-is labelled Unknown and cannot be checked in.
+is labelled Unknown and cannot be checked in. Then the live panel's rules on a real SQLite file:
+manual check-in only of names confirmed now, automatic check-in only on independent evidence,
+and a failed write retried until it is committed.
 """
 
 from __future__ import annotations
@@ -11,13 +13,17 @@ import csv
 from datetime import date
 from pathlib import Path
 
+import numpy as np
 from PySide6.QtWidgets import QDialog, QDialogButtonBox
 
 from conftest import data_path
 from faceattend.config import Settings
 from faceattend.enrol import enrol_photos
+from faceattend.gui.live_panel import AUTO_RETRY_S, LivePanel
 from faceattend.gui.quality import judge
-from faceattend.store import attendance
+from faceattend.live import PENDING, Evidence, TrackedFace
+from faceattend.store import Store, StoreError, attendance
+from faceattend.types import Detection, Match
 from gui_fixtures import answers, clean_recognizer, make_window, shared_video  # noqa: F401  (fixtures)
 from recognition_fixtures import recognizer  # noqa: F401  (session fixture: networks built once)
 
@@ -97,3 +103,70 @@ def test_enrol_by_capturing_good_frames_from_the_live_view(
     assert all(judge([face]).ok for face, _ in dialog.samples)
     assert dialog.save()
     qtbot.waitUntil(lambda: "Dunai" in window.live.view.labels, timeout=60000)
+
+
+# -- the live panel's check-in rules, on a real SQLite file --------------------------------------
+
+def confirmed_face(pid: int, name: str, confirmed: bool = True, evidence: int = 3) -> TrackedFace:
+    """A face named ``name``; ``evidence`` embeddings 0.3 s apart, clearly ahead of anyone else."""
+    detection = Detection((10.0, 10.0, 110.0, 130.0), 0.99,
+                          np.array([[38, 52], [74, 52], [56, 72], [42, 92], [71, 92]], np.float32))
+    items = tuple(Evidence(0.3 * i, pid, 0.7, 0.4) for i in range(evidence))
+    return TrackedFace(1, detection, Match(pid, name, 0.7), 20, confirmed=confirmed, evidence=items)
+
+
+def panel_with(qtbot, tmp_path: Path, auto: bool) -> tuple[LivePanel, Store, int]:  # noqa: ANN001
+    store = Store(tmp_path / "attendance.db", backups=False)
+    pid = store.add_person("Ada Lovelace")
+    panel = LivePanel(Settings(device="cpu", auto_checkin=auto), lambda: store)
+    qtbot.addWidget(panel)
+    return panel, store, pid
+
+
+def todays_events(store: Store) -> list[object]:
+    return attendance.events(store, *attendance.local_day_bounds(date.today()))
+
+
+def test_manual_check_in_acts_only_on_names_confirmed_now(qtbot, tmp_path: Path) -> None:  # noqa: ANN001
+    panel, store, pid = panel_with(qtbot, tmp_path, auto=False)
+    pending = confirmed_face(pid, "Ada Lovelace", confirmed=False)  # e.g. kept on its last box, or not re-embedded
+    panel.show_faces([pending])
+    assert panel.view.labels == [PENDING] and panel.present.count() == 0
+    assert panel.check_in() == [] and "Nobody recognised" in panel.toast.text()
+    assert todays_events(store) == []
+    panel.show_faces([confirmed_face(pid, "Ada Lovelace")])
+    assert panel.view.labels == ["Ada Lovelace"] and panel.present.count() == 1
+    assert [e.name for e in panel.check_in()] == ["Ada Lovelace"]
+
+
+def test_automatic_check_in_retries_a_write_that_failed(qtbot, tmp_path: Path, monkeypatch) -> None:  # noqa: ANN001
+    panel, store, pid = panel_with(qtbot, tmp_path, auto=True)
+    real, tries = attendance.record, []
+
+    def full_disk_once(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        tries.append(1)
+        if len(tries) == 1:
+            raise StoreError("cannot record the check-in: the disk is full; free some space and try again")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(attendance, "record", full_disk_once)
+    face = confirmed_face(pid, "Ada Lovelace")
+    panel.show_faces([face])
+    assert "disk is full" in panel.toast.text() and todays_events(store) == []
+    panel.show_faces([face])
+    assert len(tries) == 1, "not hammered on every frame: the next try waits a second"
+    qtbot.wait(int(AUTO_RETRY_S * 1000) + 100)
+    panel.show_faces([face])
+    assert len(tries) == 2 and [e.name for e in todays_events(store)] == ["Ada Lovelace"], "retried, and recorded"
+    assert "checked in" in panel.toast.text()
+    panel.show_faces([face])
+    assert len(tries) == 2, "marked as done only now, after the commit"
+
+
+def test_automatic_check_in_needs_independent_evidence(qtbot, tmp_path: Path) -> None:  # noqa: ANN001
+    panel, store, pid = panel_with(qtbot, tmp_path, auto=True)
+    panel.show_faces([confirmed_face(pid, "Ada Lovelace", evidence=1)])  # one embedding, however steady the track
+    panel.show_faces([confirmed_face(pid, "Ada Lovelace", evidence=2)])
+    assert todays_events(store) == []
+    panel.show_faces([confirmed_face(pid, "Ada Lovelace", evidence=3)])
+    assert len(todays_events(store)) == 1

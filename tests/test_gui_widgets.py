@@ -12,7 +12,7 @@ import pytest
 from faceattend.config import Settings, load_settings
 from faceattend.gui.main_window import PICK_ANOTHER
 from faceattend.gui.stall import StallMonitor
-from faceattend.live import TrackedFace
+from faceattend.live import Evidence, TrackedFace
 from faceattend.store import CHECK_IN, CHECK_OUT
 from faceattend.store import attendance
 from faceattend.types import Match
@@ -28,8 +28,10 @@ def enrol_fake(window, name: str, direction: int) -> int:  # noqa: ANN001
 
 
 def seen(pid: int | None, name: str | None, similarity: float = 0.8, stable: int = 1) -> TrackedFace:
+    """A face confirmed by its own embedding now, with ``stable`` embeddings 0.3 s apart as evidence."""
     face = fake_face()
-    return TrackedFace(1, face.detection, Match(pid, name, similarity), stable)
+    evidence = tuple(Evidence(0.3 * i, pid, similarity, 0.5) for i in range(stable))
+    return TrackedFace(1, face.detection, Match(pid, name, similarity), stable, confirmed=True, evidence=evidence)
 
 
 def test_frames_reach_the_view_and_status_line(qtbot, make_window) -> None:  # noqa: ANN001
@@ -90,7 +92,9 @@ def test_automatic_check_in_needs_steady_recognition(qtbot, make_window) -> None
     assert attendance.summary(window.store, date.today(), date.today())[0].status == "present"
 
 
-def test_people_panel_rename_and_delete_with_confirmation(qtbot, make_window, answers) -> None:  # noqa: ANN001
+def test_people_panel_rename_and_delete_with_confirmation(qtbot, make_window, answers, monkeypatch) -> None:  # noqa: ANN001
+    from faceattend.gui import people_panel
+
     window = make_window()
     ada = enrol_fake(window, "Ada", 1)
     enrol_fake(window, "Grace", 2)
@@ -100,6 +104,7 @@ def test_people_panel_rename_and_delete_with_confirmation(qtbot, make_window, an
     assert "already taken" in answers["informed"][-1]
     assert window.people.rename(ada, "Ada Lovelace")
     assert window.recognizer.gallery.names[ada] == "Ada Lovelace"
+    monkeypatch.setattr(people_panel, "choose_removal", lambda _parent, _name: "erase")
     answers["ask_result"].append("no")
     window.people._ask_delete()
     assert window.store.find_person("Ada Lovelace") is not None
@@ -183,7 +188,7 @@ def test_settings_dialog_saves_per_user_and_applies(qtbot, make_window, tmp_path
     saved = load_settings()
     assert saved.threshold == pytest.approx(0.55) and saved.cooldown_minutes == 5 and saved.auto_checkin
     assert saved.extra["gui_enrol_samples"] == "7"
-    assert window.recognizer.threshold == pytest.approx(0.55)
+    qtbot.waitUntil(lambda: window.recognizer.threshold == pytest.approx(0.55))  # between frames, in its thread
     assert window.store.path == tmp_path / "elsewhere" / "faceattend.db"
     assert window.live.auto_box.isChecked()
 

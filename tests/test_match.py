@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from faceattend.config import Settings, load_settings, save_settings
+from faceattend.config import Settings, SettingsFileError, load_settings, save_settings
 from faceattend.match import Gallery
 
 
@@ -33,10 +33,11 @@ def test_empty_gallery_knows_nobody() -> None:
     assert Gallery.empty(3).match(normalised([[1, 0, 0]]))[0].label == "Unknown"
 
 
-def test_settings_round_trip_and_survive_a_damaged_file(tmp_path) -> None:
+def test_settings_round_trip_and_a_damaged_file_is_reported(tmp_path) -> None:
     path = tmp_path / "settings.toml"
     save_settings(Settings(threshold=0.5, camera="clip.mp4", min_face_size=60), path)
     loaded = load_settings(path)
     assert (loaded.threshold, loaded.camera, loaded.min_face_size) == (0.5, "clip.mp4", 60)
     path.write_text("threshold = 'high'\n[[[broken")
-    assert load_settings(path) == Settings()
+    with pytest.raises(SettingsFileError):  # never silently defaults: see tests/test_config.py
+        load_settings(path)

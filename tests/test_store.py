@@ -56,13 +56,41 @@ def test_gallery_round_trips_embeddings_and_crops_through_the_file(tmp_path: Pat
         assert s.sample_models() == {"model-a": 1, "model-b": 1}
 
 
-def test_removing_a_person_removes_samples_and_attendance(store: Store) -> None:
+def test_removing_a_person_erases_samples_and_the_content_of_their_attendance(store: Store) -> None:
     pid = store.add_person("Ada")
     store.add_sample(pid, unit(1), "m", CROP, 1.0, "x")
     attendance.record(store, pid)
-    store.remove_person(pid)
-    assert store.samples() == []
-    assert store.db.execute("SELECT COUNT(*) FROM attendance").fetchone()[0] == 0
+    store.remove_person(pid)  # = erase: a privacy request (archive keeps the attendance)
+    assert store.samples() == [] and store.people() == []
+    kept = store.db.execute("SELECT person_id, time, kind, erased FROM attendance").fetchall()
+    assert kept == [(None, None, None, 1)]  # only its place in the hash chain is left
+
+
+@pytest.mark.parametrize("first, second", [
+    ("José", "JOSÉ"), ("José", "Jose\u0301"), ("Zoë", "ZOE"), ("Straße", "STRASSE"),
+    ("ｊｏｈｎ　ｓｍｉｔｈ", "John Smith"), ("Ǆemal", "džemal"),
+])
+def test_names_that_look_the_same_are_the_same_person(store: Store, first: str, second: str) -> None:
+    pid = store.add_person(first)
+    assert store.find_person(second).id == pid
+    with pytest.raises(StoreError, match="already taken"):
+        store.add_person(second)
+
+
+def test_names_in_other_scripts_keep_their_marks(store: Store) -> None:
+    """Hindi vowel signs are combining marks that tell names apart: they are not dropped."""
+    store.add_person("\u0915\u093f\u0930\u0923")  # Kiran
+    store.add_person("\u0915\u0930\u0923")  # Karan
+    assert len(store.people()) == 2
+
+
+def test_names_have_a_length_limit_and_no_control_characters(store: Store) -> None:
+    with pytest.raises(StoreError, match="at most 100"):
+        store.add_person("x" * 100_000)
+    with pytest.raises(StoreError, match="control or invisible"):
+        store.add_person("Ada\u200bLovelace")
+    assert store.people() == []
+    store.add_person("y" * 100)
 
 
 def test_cooldown_stops_duplicates_but_allows_check_out(store: Store) -> None:

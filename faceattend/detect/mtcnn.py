@@ -34,7 +34,8 @@ from faceattend.weights import load_converted
 #: Bump a tag when the conversion in nets.py changes, so old cache entries are not reused.
 _WEIGHT_TAGS = {"pnet": "mtcnn-pnet-v1", "rnet": "mtcnn-rnet-v1", "onet": "mtcnn-onet-v1"}
 
-#: Frame sizes whose packed pyramid maps are kept (least recently used ones are dropped).
+#: Packed pyramid maps kept, one per frame size and detector setting (least recently used ones are
+#: dropped).
 _PYRAMIDS_KEPT = 4
 
 
@@ -176,7 +177,7 @@ class MTCNNDetector:
             # Channels-last: the crops and the canvas are built that way, and oneDNN's
             # convolutions and pools run 2-3x faster on it than on NCHW on a CPU.
             net.to(self.device, memory_format=torch.channels_last).eval().requires_grad_(False)
-        self._pyramids: OrderedDict[tuple[int, int], _Pyramid] = OrderedDict()
+        self._pyramids: OrderedDict[tuple[int, int, int, float], _Pyramid] = OrderedDict()
 
     def load_pretrained(self) -> MTCNNDetector:
         """Load the original MTCNN weights shipped by the ``mtcnn`` package (converted, cached)."""
@@ -241,14 +242,22 @@ class MTCNNDetector:
         return _to_detections(cands, n, height, width)
 
     def _pyramid(self, height: int, width: int) -> _Pyramid | None:
-        """The packed pyramid for this frame size, or None when the frame is too small."""
-        if min(height, width) * 12.0 / self.min_face_size < 12:
+        """The packed pyramid for this frame size, or None when the frame is too small.
+
+        Keyed by the minimum face size and scale factor too: a setting changed at run time
+        (between frames, see ``gui.workers.RecognitionThread.between_frames``) takes effect on
+        the next frame. A factor outside (0, 1) would never finish the pyramid: refused.
+        """
+        min_face, factor = int(self.min_face_size), float(self.scale_factor)
+        if min_face < 1 or not 0.0 < factor < 1.0:
+            raise ValueError(f"min_face_size {min_face} must be positive and scale_factor {factor} in (0, 1)")
+        if min(height, width) * 12.0 / min_face < 12:
             return None  # frame smaller than the smallest face looked for
-        key = (height, width)
+        key = (height, width, min_face, factor)
         if key in self._pyramids:
             self._pyramids.move_to_end(key)
         else:  # a camera has one size; photos of many sizes must not pile up maps
-            self._pyramids[key] = _Pyramid(height, width, self.min_face_size, self.scale_factor, self.device)
+            self._pyramids[key] = _Pyramid(height, width, min_face, factor, self.device)
             while len(self._pyramids) > _PYRAMIDS_KEPT:
                 self._pyramids.popitem(last=False)
         return self._pyramids[key]

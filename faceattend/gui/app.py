@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from PySide6.QtGui import QIcon
-from PySide6.QtWidgets import QApplication, QMessageBox
+from PySide6.QtWidgets import QAbstractButton, QApplication, QMessageBox
 
-from faceattend.config import load_settings
+from faceattend.config import Settings, SettingsError, SettingsFileError, database_problem, load_settings, save_settings
 from faceattend.paths import asset
 from faceattend.store import StoreError
 
@@ -52,6 +54,54 @@ def _parse(argv: Sequence[str]) -> argparse.Namespace:
     return parser.parse_known_args(list(argv))[0]
 
 
+def startup_settings() -> Settings | None:
+    """The saved settings; when the file cannot be used, the user chooses (None: quit)."""
+    try:
+        return load_settings()
+    except SettingsFileError as error:
+        return ask_about_settings(error)
+
+
+def settings_box(error: SettingsFileError) -> tuple[QMessageBox, dict[QAbstractButton, Settings]]:
+    """The question asked when the settings file cannot be used, and the settings each answer
+    gives (Quit, the default button, gives none). The database is never switched unasked."""
+    box = QMessageBox(QMessageBox.Icon.Warning, "faceattend: settings", "The settings file cannot be used.")
+    reasons = "\n".join(f"• {reason}" for reason in error.reasons)
+    kept = f"A copy of it is kept in {error.kept}." if error.kept else "No copy of it could be kept."
+    default_db = Settings().database_path()
+    answers: dict[QAbstractButton, Settings] = {}
+    if error.database_known:
+        where = f"The database stays {error.salvaged.database_path()}."
+        answers[box.addButton("Reset the settings", QMessageBox.ButtonRole.AcceptRole)] = error.salvaged
+    else:
+        named = error.named_database
+        where = (f"It names the database {named}" if named else "It may name a database") + \
+            f"; resetting opens the default database {default_db} instead, which may hold other people."
+        if named and not database_problem(named):
+            keep = box.addButton(f"Reset, keep {Path(named).name}", QMessageBox.ButtonRole.AcceptRole)
+            answers[keep] = dataclasses.replace(error.salvaged, database=named)
+        answers[box.addButton("Reset to defaults", QMessageBox.ButtonRole.DestructiveRole)] = error.salvaged
+    box.setInformativeText(f"{error.path}:\n{reasons}\n\n{kept} {where}\n\n"
+                           "Resetting puts defaults in place of what is listed above; quit to fix the file by hand "
+                           "(it is a text file).")
+    box.setDefaultButton(box.addButton("Quit", QMessageBox.ButtonRole.RejectRole))
+    return box, answers
+
+
+def ask_about_settings(error: SettingsFileError) -> Settings | None:
+    box, answers = settings_box(error)
+    box.exec()
+    chosen = answers.get(box.clickedButton())  # type: ignore[call-overload]
+    if chosen is None:
+        return None
+    try:
+        save_settings(chosen)
+    except (OSError, SettingsError) as failure:
+        QMessageBox.warning(None, "faceattend: settings", f"The settings could not be saved ({failure}); "
+                            "they are used until the window is closed.")
+    return chosen
+
+
 def main(argv: list[str] | None = None) -> int:
     """Open the window and run until it is closed; returns the exit status."""
     argv = list(sys.argv[1:] if argv is None else argv)
@@ -59,11 +109,18 @@ def main(argv: list[str] | None = None) -> int:
     app = application(argv)
     from faceattend.gui.main_window import MainWindow
 
-    settings = load_settings()
+    settings = startup_settings()
+    if settings is None:
+        return 1
     try:
         window = MainWindow(settings, source=args.source)
     except StoreError as error:
         QMessageBox.critical(None, "faceattend", f"The database cannot be opened:\n{error}")
         return 1
     window.show()
-    return int(app.exec())
+    from faceattend.gui.health import attach
+
+    health = attach(window)  # only when FACEATTEND_HEALTH_LOG is set (bench/soak.py)
+    status = int(app.exec())
+    del health
+    return status

@@ -1,14 +1,21 @@
-"""The attendance tab: the summary of a day or a date range, the records behind it, corrections, CSV."""
+"""The attendance tab: the summary of a day or a date range, the records behind it, corrections, CSV.
+
+Removed records stay in the lower table, greyed and struck through, with the reason; *Undo
+removal* makes one count again (both are audit events). Corrections and export go through
+``guard`` first (the window sets it to the administrator lock's ``require``).
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime
 from pathlib import Path
 
 from PySide6.QtCore import QDate, QDateTime, Qt, QTimer
+from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import (
     QAbstractItemView, QComboBox, QDateEdit, QDateTimeEdit, QDialog, QDialogButtonBox, QFileDialog, QFormLayout,
-    QHBoxLayout, QHeaderView, QInputDialog, QLabel, QLineEdit, QPushButton, QTableWidget,
+    QCheckBox, QHBoxLayout, QHeaderView, QInputDialog, QLabel, QLineEdit, QPushButton, QTableWidget,
     QTableWidgetItem, QVBoxLayout, QWidget,
 )
 
@@ -18,7 +25,8 @@ from faceattend.store import attendance
 from faceattend.store.export import write_csv
 
 SUMMARY_COLUMNS = ["Date", "Name", "ID", "Group", "First check-in", "Last check-out", "Status"]
-EVENT_COLUMNS = ["Time", "Name", "Kind", "Score", "Source", "Note"]
+EVENT_COLUMNS = ["Time", "Name", "Kind", "Score", "Source", "Note", "Removed because"]
+REMOVED_COLOUR = QColor("#8a8a8a")
 
 
 def _clock(moment: datetime | None) -> str:
@@ -82,6 +90,11 @@ class AttendancePanel(QWidget):
         self.export_button = QPushButton("Export CSV…")
         self.add_button = QPushButton("Add record…")
         self.remove_button = QPushButton("Remove record…")
+        self.undo_button = QPushButton("Undo removal")
+        self.undo_button.setToolTip("Make the selected removed record count again")
+        self.show_removed = QCheckBox("Show removed records")
+        self.show_removed.setChecked(True)
+        self.guard: Callable[[str], bool] = lambda _what: True
         self.summary = _table(SUMMARY_COLUMNS)
         self.records = _table(EVENT_COLUMNS)
         self.status = QLabel()
@@ -90,6 +103,9 @@ class AttendancePanel(QWidget):
         self.export_button.clicked.connect(self._ask_export)
         self.add_button.clicked.connect(self._ask_add)
         self.remove_button.clicked.connect(self._ask_remove)
+        self.undo_button.clicked.connect(self._ask_restore)
+        self.show_removed.toggled.connect(lambda _on: self.refresh())
+        self.records.itemSelectionChanged.connect(self._selection_changed)
         # An app left open overnight: a table showing "today" moves on to the new day by itself.
         self._today = date.today()
         self._midnight = QTimer(self)
@@ -109,8 +125,10 @@ class AttendancePanel(QWidget):
         records_bar = QHBoxLayout()
         records_bar.addWidget(QLabel("Records (corrections keep the removed record with its reason):"))
         records_bar.addStretch(1)
+        records_bar.addWidget(self.show_removed)
         records_bar.addWidget(self.add_button)
         records_bar.addWidget(self.remove_button)
+        records_bar.addWidget(self.undo_button)
         layout = QVBoxLayout(self)
         layout.addLayout(bar)
         layout.addWidget(self.summary, 3)
@@ -148,7 +166,7 @@ class AttendancePanel(QWidget):
             self.rows = attendance.summary(self.store, first, last)
             start = attendance.local_day_bounds(first)[0]
             end = attendance.local_day_bounds(last)[1] if last >= first else start
-            self.events = attendance.events(self.store, start, end)
+            self.events = attendance.events(self.store, start, end, include_removed=self.show_removed.isChecked())
         except StoreError as error:
             self.rows, self.events = [], []
             self.status.setText(str(error))
@@ -157,6 +175,7 @@ class AttendancePanel(QWidget):
             self.status.setText(f"{present} of {len(self.rows)} present" if self.rows else "Nobody enrolled yet")
         self._fill_summary()
         self._fill_records()
+        self._selection_changed()
 
     def _fill_summary(self) -> None:
         self.summary.setRowCount(len(self.rows))
@@ -170,15 +189,29 @@ class AttendancePanel(QWidget):
         self.records.setRowCount(len(self.events))
         for r, ev in enumerate(self.events):
             score = f"{ev.score:.2f}" if ev.score is not None else ""
-            cells = [ev.time.astimezone().strftime("%Y-%m-%d %H:%M:%S"), ev.name, ev.kind, score, ev.source, ev.note]
+            cells = [ev.time.astimezone().strftime("%Y-%m-%d %H:%M:%S"), ev.name, ev.kind, score, ev.source, ev.note,
+                     ev.removed_reason or ""]
             for c, text in enumerate(cells):
                 item = QTableWidgetItem(text)
                 item.setData(Qt.ItemDataRole.UserRole, ev.id)
+                if ev.removed_reason is not None:
+                    _grey(item, ev.removed_reason)
                 self.records.setItem(r, c, item)
+
+    def selected_event(self) -> Event | None:
+        row = self.records.currentRow()
+        return self.events[row] if 0 <= row < len(self.events) and self.records.selectedItems() else None
+
+    def _selection_changed(self) -> None:
+        chosen = self.selected_event()
+        self.remove_button.setEnabled(chosen is None or chosen.removed_reason is None)
+        self.undo_button.setEnabled(chosen is not None and chosen.removed_reason is not None)
 
     # -- corrections and export (ask_* show dialogs; the others are what tests call) --------
     def add_record(self, person_id: int, kind: str, reason: str, at: datetime | None = None) -> Event | None:
         """Record by hand (``at``: local or aware time; None is now), then show it."""
+        if not self.guard("Adding an attendance record"):
+            return None
         if not reason.strip():
             qtutil.inform(self, "Add record", "Please give a reason for the manual record.", error=True)
             return None
@@ -192,6 +225,8 @@ class AttendancePanel(QWidget):
         return event
 
     def remove_record(self, event_id: int, reason: str) -> bool:
+        if not self.guard("Removing an attendance record"):
+            return False
         try:
             attendance.remove_event(self.store, event_id, reason)
         except StoreError as error:
@@ -200,13 +235,36 @@ class AttendancePanel(QWidget):
         self.refresh()
         return True
 
-    def export_csv(self, path: Path | str) -> int:
-        """Write the summary now shown; returns the number of rows written."""
+    def restore_record(self, event_id: int) -> bool:
+        """Undo a removal: the record counts again (the undo is an audit event)."""
+        if not self.guard("Undoing a removal"):
+            return False
+        try:
+            attendance.restore_event(self.store, event_id)
+        except StoreError as error:
+            qtutil.inform(self, "Undo removal", str(error), error=True)
+            return False
+        self.refresh()
+        return True
+
+    def export_csv(self, path: Path | str) -> int | None:
+        """Write the summary now shown; returns the number of rows written (None: refused)."""
+        if not self.guard("Exporting attendance"):
+            return None
         count = write_csv(self.rows, path)
+        first, last = self.date_range()
+        try:
+            self.store.log("export", str(path), {"what": "attendance", "from": first.isoformat(),
+                                                 "to": last.isoformat(), "rows": count})
+        except StoreError as error:  # written, but the trail could not say so: tell the user
+            self.status.setText(f"{count} row(s) written to {path}; not in the audit trail: {error}")
+            return count
         self.status.setText(f"{count} row(s) written to {path}")
         return count
 
     def _ask_add(self) -> None:
+        if not self.guard("Adding an attendance record"):
+            return
         if not self.store.people():
             qtutil.inform(self, "Add record", "Nobody is enrolled yet.")
             return
@@ -221,12 +279,29 @@ class AttendancePanel(QWidget):
             qtutil.inform(self, "Remove record", "Select a record in the lower table first.")
             return
         event = self.events[row]
+        if event.removed_reason is not None:
+            qtutil.inform(self, "Remove record", f"This record is already removed ({event.removed_reason}); "
+                          "Undo removal makes it count again.")
+            return
+        if not self.guard("Removing an attendance record"):
+            return
         reason, ok = QInputDialog.getText(self, "Remove record",
                                           f"Why remove the {event.kind} of {event.name}? (kept for the audit trail)")
         if ok:
             self.remove_record(event.id, reason)
 
+    def _ask_restore(self) -> None:
+        event = self.selected_event()
+        if event is None or event.removed_reason is None:
+            qtutil.inform(self, "Undo removal", "Select a removed (grey) record in the lower table first.")
+            return
+        if qtutil.ask(self, "Undo removal", f"Make the {event.kind} of {event.name} at "
+                      f"{event.time.astimezone():%H:%M} count again? It was removed because: {event.removed_reason}"):
+            self.restore_record(event.id)
+
     def _ask_export(self) -> None:
+        if not self.guard("Exporting attendance"):
+            return
         first, last = self.date_range()
         name = f"attendance-{first.isoformat()}" + (f"-to-{last.isoformat()}" if last != first else "") + ".csv"
         path, _ = QFileDialog.getSaveFileName(self, "Export attendance", name, "CSV files (*.csv)")
@@ -237,3 +312,12 @@ class AttendancePanel(QWidget):
         except StoreError as error:
             qtutil.inform(self, "Export", str(error), error=True)
 
+
+def _grey(item: QTableWidgetItem, reason: str) -> None:
+    """A removed record: grey, struck through, the reason on hover."""
+    item.setForeground(QBrush(REMOVED_COLOUR))
+    font = item.font()
+    font.setStrikeOut(True)
+    font.setItalic(True)
+    item.setFont(font)
+    item.setToolTip(f"Removed: {reason}")

@@ -1,7 +1,10 @@
 """Enrolling a person: a name, then face samples captured from the live view or taken from photos.
 
-Samples are shown (as the aligned crops that will be stored) before anything is saved. Saving
-refuses an empty or taken name, and asks first when a sample already matches someone else.
+Samples are shown (as the aligned crops that will be stored) before anything is saved. A photo
+goes through the same quality gate as a capture: an unusable face is refused with its reason, a
+weak one is kept and marked with its reasons. Saving refuses an empty or taken name, asks first
+when a sample already matches someone else or when every sample is weak, and writes the person
+with all their samples in one transaction.
 """
 
 from __future__ import annotations
@@ -18,12 +21,13 @@ from PySide6.QtWidgets import (
     QListView, QListWidget, QListWidgetItem, QProgressBar, QPushButton, QVBoxLayout, QWidget,
 )
 
-from faceattend.enrol import look_alike, save_face
+from faceattend.enrol import Candidate, look_alike, photo_candidate, save_face
 from faceattend.gui import qtutil
 from faceattend.gui.quality import MIN_ENROL_FACE, judge
 from faceattend.gui.workers import FrameSlot, JobThread, stop_thread
-from faceattend.images import ImageError, load_image
+from faceattend.images import ImageError
 from faceattend.pipeline import FaceCountError, Recognizer
+from faceattend.quality import Quality
 from faceattend.store import Store, StoreError
 from faceattend.store.db import clean_name
 from faceattend.types import Face
@@ -72,15 +76,14 @@ class SampleCollector(QThread):
 
 def faces_from_photos(recognizer: Recognizer, lock: threading.Lock, paths: Sequence[Path],
                       report: Callable[[object], None]) -> None:
-    """Each photo's single face, or why it was refused, reported one photo at a time."""
+    """Each photo's face with its quality (a Candidate), or why it was refused, one photo at a time."""
     for path in paths:
         try:
-            image = load_image(path)
             with lock:
-                face = recognizer.single_face(image, Path(path).name)
-            report((str(path), face))
-        except (ImageError, FaceCountError) as error:
-            report((str(path), str(error)))
+                candidate = photo_candidate(recognizer, Path(path))
+            report((str(path), candidate))
+        except (ImageError, FaceCountError, ValueError, MemoryError) as error:
+            report((str(path), str(error) or type(error).__name__))
 
 
 class EnrolDialog(QDialog):
@@ -96,6 +99,7 @@ class EnrolDialog(QDialog):
         self.store, self.recognizer, self.lock, self.slot = store, recognizer, lock, slot
         self.wanted, self.min_size = wanted, min_size
         self.samples: list[tuple[Face, str]] = []
+        self.weak: dict[int, str] = {}  # id(face) -> why the sample is weak
         self._collector: SampleCollector | None = None
         self._photo_jobs: list[JobThread] = []
         self._build()
@@ -170,10 +174,14 @@ class EnrolDialog(QDialog):
         return int(data) if data is not None else None
 
     # -- samples ---------------------------------------------------------------------------
-    def add_face(self, face: Face, source: str) -> None:
+    def add_face(self, face: Face, source: str, quality: Quality | None = None) -> None:
         self.samples.append((face, source))
-        item = QListWidgetItem(QIcon(qtutil.to_pixmap(face.crop)), "")
-        item.setToolTip(source)
+        weak = "; ".join(quality.weak) if quality is not None else ""
+        item = QListWidgetItem(QIcon(qtutil.to_pixmap(face.crop)), "weak" if weak else "")
+        item.setToolTip(f"{source}\nweak: {weak}" if weak else source)
+        if weak:
+            self.weak[id(face)] = weak
+            self.show_message(f"{Path(source).name}: weak sample ({weak})")
         self.thumbs.addItem(item)
         other = look_alike(self.recognizer, face, self.person_id if self.person_id is not None else -1)
         if other is not None:
@@ -197,8 +205,8 @@ class EnrolDialog(QDialog):
 
     def _photo_done(self, item: object) -> None:
         path, outcome = item  # type: ignore[misc]
-        if isinstance(outcome, Face):
-            self.add_face(outcome, path)
+        if isinstance(outcome, Candidate):
+            self.add_face(outcome.face, path, outcome.quality)
         else:
             self.show_message(f"{Path(path).name}: {outcome}")
 
@@ -210,6 +218,7 @@ class EnrolDialog(QDialog):
     def _remove_selected(self) -> None:
         for row in sorted((self.thumbs.row(i) for i in self.thumbs.selectedItems()), reverse=True):
             self.thumbs.takeItem(row)
+            self.weak.pop(id(self.samples[row][0]), None)
             del self.samples[row]
         self._update()
 
@@ -265,12 +274,15 @@ class EnrolDialog(QDialog):
             if not qtutil.ask(self, "Already enrolled?", f"These samples look like {who}, who is already "
                               "enrolled. It may be the same person, or a mix-up. Save them anyway?"):
                 return False
+        if not self._weak_accepted(pid):
+            return False
         try:
-            if pid is None:
-                pid = self.store.add_person(self.name_edit.text(), self.id_edit.text().strip() or None,
-                                            self.group_edit.text().strip() or None)
-            for face, source in self.samples:
-                save_face(self.store, pid, face, self.recognizer.model_name, source)
+            with self.store.write("cannot enrol this person"):  # the person and every sample, or nothing
+                if pid is None:
+                    pid = self.store.add_person(self.name_edit.text(), self.id_edit.text().strip() or None,
+                                                self.group_edit.text().strip() or None)
+                for face, source in self.samples:
+                    save_face(self.store, pid, face, self.recognizer.model_name, source)
         except StoreError as error:
             self.show_message(str(error))
             return False
@@ -278,6 +290,19 @@ class EnrolDialog(QDialog):
         self.enrolled.emit(pid, self.store.person(pid).name, len(self.samples))
         self.accept()
         return True
+
+    def only_weak(self, pid: int | None) -> bool:
+        """Every sample is weak and the person has no earlier sample to make up for them."""
+        earlier = self.store.person(pid).sample_count if pid is not None else 0
+        return bool(self.samples) and all(id(f) in self.weak for f, _ in self.samples) and not earlier
+
+    def _weak_accepted(self, pid: int | None) -> bool:
+        if not self.only_weak(pid):
+            return True
+        reasons = "\n".join(f"- {Path(src).name}: {self.weak[id(face)]}" for face, src in self.samples)
+        return qtutil.ask(self, "Only weak samples", "Every sample of this person is weak, so they may not be "
+                          f"recognised:\n{reasons}\n\nA sharp, frontal photo with some space around the face, "
+                          "or a capture from the camera, works better. Save these anyway?")
 
     def done(self, result: int) -> None:  # noqa: D102 (Qt's name): stop the threads however it closes
         stop_thread(self._collector)

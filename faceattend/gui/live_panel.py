@@ -1,6 +1,8 @@
 """The live tab: the picture, who is recognised now, check-in buttons and the log of check-ins.
 
-Only recognised (known) faces can be checked in: an "Unknown" face never reaches the store.
+Only faces named by a recent embedding of their own can be checked in: an "Unknown" or pending
+("…") face never reaches the store. Automatic check-in follows :class:`faceattend.live.AutoCheckin`
+(several independent embeddings); a write that fails (StoreError) is retried on later frames.
 The store applies the cooldown, so pressing the button twice records one check-in.
 """
 
@@ -8,7 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QResizeEvent
@@ -22,6 +24,10 @@ from faceattend.gui.video_view import OVERLAY_MAX_AGE_S, VideoView
 from faceattend.live import AutoCheckin, TrackedFace
 from faceattend.store import CHECK_IN, Event, Store, StoreError
 from faceattend.store import attendance
+
+
+#: Seconds between automatic attempts while the store refuses writes (a busy or full database).
+AUTO_RETRY_S = 1.0
 
 
 class ViewWithToast(QWidget):
@@ -50,7 +56,8 @@ class LivePanel(QWidget):
         self._store = store
         self._faces: list[TrackedFace] = []
         self._faces_time = 0.0
-        self.auto_rules = AutoCheckin(settings.auto_checkin_frames, self.cooldown())
+        self._retry_at = 0.0  # after a failed write, automatic check-in waits until then (no retry per frame)
+        self.auto_rules = AutoCheckin.from_settings(settings, self.cooldown())
         self.screen = ViewWithToast()
         self.view, self.toast = self.screen.view, self.screen.toast
         self.present = QListWidget()
@@ -91,7 +98,7 @@ class LivePanel(QWidget):
 
     def apply_settings(self, settings: Settings) -> None:
         self.settings = settings
-        self.auto_rules = AutoCheckin(settings.auto_checkin_frames, self.cooldown())
+        self.auto_rules = AutoCheckin.from_settings(settings, self.cooldown())
         self.auto_box.setChecked(settings.auto_checkin)
 
     # -- recognition results ---------------------------------------------------------------
@@ -99,7 +106,7 @@ class LivePanel(QWidget):
         self._faces, self._faces_time = list(faces), time.monotonic()
         self.view.set_faces(faces)
         self._fill_present()
-        if self.auto_box.isChecked():
+        if self.auto_box.isChecked() and time.monotonic() >= self._retry_at:
             for face in self.auto_rules.due(faces):
                 self._record(face, CHECK_IN, "camera (automatic)")
 
@@ -107,13 +114,18 @@ class LivePanel(QWidget):
         self.show_faces([])
 
     def recognised(self) -> list[TrackedFace]:
-        """Known faces of the latest result (one per person, the best score), if still fresh."""
+        """Named faces of the latest result (one per person, the best score), if still fresh.
+
+        Only names confirmed by a recent embedding of the face in view count: a face shown as
+        pending ("…"), whatever name its track last had, is never checked in."""
         if time.monotonic() - self._faces_time > OVERLAY_MAX_AGE_S:
             return []
         best: dict[int, TrackedFace] = {}
         for face in self._faces:
             pid = face.match.person_id
-            if pid is not None and (pid not in best or face.match.similarity > best[pid].match.similarity):
+            if pid is None or not face.named:
+                continue
+            if pid not in best or face.match.similarity > best[pid].match.similarity:
                 best[pid] = face
         return list(best.values())
 
@@ -154,9 +166,12 @@ class LivePanel(QWidget):
         try:
             event = attendance.record(self._store(), pid, kind, score=face.match.similarity, source=source,
                                       cooldown=self.cooldown())
-        except StoreError as error:
+        except StoreError as error:  # not marked as recorded: the next frames try again, a second apart
             self.toast.show_message(str(error), ok=False)
+            self._retry_at = time.monotonic() + AUTO_RETRY_S
             return None
+        if kind == CHECK_IN:  # committed (or refused within the cooldown): no automatic retry until it ends
+            self.auto_rules.recorded(pid, event.time if event is not None else datetime.now(timezone.utc))
         verb = "checked in" if kind == CHECK_IN else "checked out"
         if event is None:
             self.toast.show_message(f"{face.match.label} was already {verb}", ok=False)

@@ -7,6 +7,7 @@ Threads: a capture thread per source (opens, reads and releases it), one recogni
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from collections.abc import Callable
 from functools import partial
@@ -16,8 +17,8 @@ from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import QDialog, QHBoxLayout, QLabel, QMainWindow, QPushButton, QTabWidget, QVBoxLayout, QWidget
 
 from faceattend.camera import FrameSource, open_source
-from faceattend.config import Settings, save_settings
-from faceattend.gui import qtutil
+from faceattend.config import Settings, SettingsError, camera_problem, cuda_problem, save_settings
+from faceattend.gui import admin_lock, qtutil
 from faceattend.gui.attendance_panel import AttendancePanel
 from faceattend.gui.camera_bar import CameraBar, describe
 from faceattend.gui.enrol_dialog import EnrolDialog
@@ -53,6 +54,7 @@ class MainWindow(QMainWindow):
         self.source_description = ""
         self.source_ok = False
         self._closed = False
+        self._cuda_told = False
         self.setWindowTitle("faceattend")
         self._build()
         self.stall_monitor = StallMonitor(self)
@@ -93,8 +95,11 @@ class MainWindow(QMainWindow):
         self.live.recorded.connect(lambda _event: self.attendance.refresh())
         self.people.enrol_requested.connect(self.open_enrol_dialog)
         self.people.changed.connect(self.reload_people)
+        self.live.auto_box.toggled.connect(self._auto_toggled)
         self.live.enrol_button.setEnabled(False)
         self._menus()
+        self.admin = admin_lock.install(self)  # kiosk mode: administrative actions need the password
+        admin_lock.retention_at_start(self)
         self.resize(1200, 760)
 
     def _menus(self) -> None:
@@ -143,18 +148,33 @@ class MainWindow(QMainWindow):
         self.recognition.start()
         self.live.enrol_button.setEnabled(True)
         self.statusBar().clearMessage()
+        self._check_device(recognizer)
 
     def _recognizer_failed(self, message: str) -> None:
         self.statusBar().showMessage(f"The face models could not be loaded: {message}")
         qtutil.inform(self, "Face models", f"The face models could not be loaded: {message}", error=True)
 
+    def _check_device(self, recognizer: Recognizer) -> None:
+        """Say so when the settings ask for CUDA and the networks run on the CPU instead."""
+        device = str(getattr(recognizer.embedder, "device", "cpu"))
+        if self.settings.device != "cuda" or device.startswith("cuda") or self._cuda_told:
+            return
+        self._cuda_told = True  # once per window, not after every model reload
+        text = (f"The settings ask for the networks to run on CUDA, but {cuda_problem() or 'CUDA is not in use'}. "
+                "They run on the CPU; choose cpu or auto in Settings to stop this message.")
+        self.statusBar().showMessage("CUDA is not available: running on the CPU")
+        qtutil.inform(self, "Device", text, error=True)
+
     def apply_recognition_settings(self) -> None:
+        """Threshold, minimum face size and detector step reach the recognizer between two frames,
+        in the recognition thread: the GUI thread never changes what that thread is reading."""
         if self.recognizer is None:
             return
-        self.recognizer.threshold = self.settings.threshold
-        detector = self.recognizer.detector
-        if hasattr(detector, "min_face_size"):
-            detector.min_face_size = int(self.settings.min_face_size)
+        change = recognition_change(self.recognizer, self.settings)
+        if self.recognition is not None and self.recognition.isRunning():
+            self.recognition.between_frames(change)
+        else:  # no thread uses this recognizer yet
+            change()
 
     def refresh_gallery(self) -> None:
         """After any enrolment change: rebuild the matching matrix and recognise everyone afresh."""
@@ -197,6 +217,13 @@ class MainWindow(QMainWindow):
         self.capture.start()
 
     def _camera_chosen(self, spec: str) -> None:
+        if not self.admin.require("Changing the camera"):
+            self.camera_bar.set_current(self.settings.camera)
+            return
+        reason = camera_problem(spec)
+        if reason:
+            self.live.view.set_message(f"{reason[:1].upper()}{reason[1:]}.\n\n{PICK_ANOTHER}")
+            return
         self.settings.camera = spec
         self._save_settings()
         self.open_source(spec)
@@ -234,6 +261,8 @@ class MainWindow(QMainWindow):
 
     # -- dialogs and edits -----------------------------------------------------------------
     def open_enrol_dialog(self, person_id: int | None = None) -> EnrolDialog | None:
+        if not self.admin.require("Enrolment"):
+            return None
         if self.recognizer is None:
             qtutil.inform(self, "Enrol", "The face models are still loading; try again in a moment.")
             return None
@@ -254,13 +283,17 @@ class MainWindow(QMainWindow):
         self.people.refresh()
         self.attendance.refresh()
 
-    def open_settings(self) -> SettingsDialog:
+    def open_settings(self) -> SettingsDialog | None:
+        if not self.admin.require("Settings"):
+            return None
         dialog = SettingsDialog(self.settings, self)
         dialog.accepted.connect(lambda: self.apply_settings(dialog.result_settings()))
         dialog.open()
         return dialog
 
     def open_train_wizard(self) -> QDialog | None:
+        if not self.admin.require("Training"):
+            return None
         try:
             from faceattend.gui.train_wizard import TrainWizard
         except ImportError as error:
@@ -271,12 +304,20 @@ class MainWindow(QMainWindow):
         wizard.open()
         return wizard
 
+    def _auto_toggled(self, on: bool) -> None:
+        """The Live tab's "Automatic check-in" is a setting: saved, and shown the same in Settings."""
+        if on != self.settings.auto_checkin:
+            self.settings.auto_checkin = on
+            self._save_settings()
+
     def apply_settings(self, new: Settings) -> None:
         """Save and apply at once: threshold and rules live; data folder, device and camera reopen."""
-        old, self.settings = self.settings, new
+        old = self.settings
         if new.database_path() != old.database_path() and not self._reopen_store(new):
-            self.settings.database = old.database
+            new = dataclasses.replace(new, database=old.database)
+        self.settings = new
         self._save_settings()
+        self.admin.set_relock_minutes(self.settings.admin_relock_minutes)
         self.live.apply_settings(self.settings)
         self.apply_recognition_settings()
         if self.recognition is not None:
@@ -297,13 +338,14 @@ class MainWindow(QMainWindow):
         self.store = store
         self.people.set_store(store)
         self.attendance.set_store(store)
+        self.admin.store_changed()
         self.refresh_gallery()
         return True
 
     def _save_settings(self) -> None:
         try:
             save_settings(self.settings)
-        except OSError as error:
+        except (OSError, SettingsError) as error:
             self.statusBar().showMessage(f"The settings could not be saved: {error}")
 
     # -- shutdown --------------------------------------------------------------------------
@@ -314,6 +356,7 @@ class MainWindow(QMainWindow):
         self._closed = True
         self._status_timer.stop()
         self.stall_monitor.stop()
+        self.admin.shutdown()
         for dialog in self.findChildren(QDialog):
             dialog.reject()  # the enrol dialog and the training wizard stop their threads
         self.slot.close()
@@ -325,5 +368,23 @@ class MainWindow(QMainWindow):
         self.store.close()
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 (Qt's name)
+        if not self._closed and not self.admin.require("Quitting"):
+            event.ignore()  # kiosk mode: closing the app would leave the desktop open
+            return
         self.shutdown()
         super().closeEvent(event)
+
+
+def recognition_change(recognizer: Recognizer, settings: Settings) -> Callable[[], None]:
+    """A function that gives ``recognizer`` the settings' threshold, minimum face size and detector
+    step (values copied now, so later edits of ``settings`` do not leak in)."""
+    threshold, min_face, step = float(settings.threshold), int(settings.min_face_size), float(settings.scale_factor)
+
+    def change() -> None:
+        recognizer.threshold = threshold
+        detector = recognizer.detector
+        if hasattr(detector, "min_face_size"):
+            detector.min_face_size = min_face
+        if hasattr(detector, "scale_factor"):
+            detector.scale_factor = step
+    return change

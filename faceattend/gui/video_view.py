@@ -14,6 +14,7 @@ from faceattend.live import TrackedFace
 
 KNOWN_COLOUR = QColor(46, 204, 113)
 UNKNOWN_COLOUR = QColor(231, 76, 60)
+PENDING_COLOUR = QColor(149, 165, 166)  # a face not (or no longer) confirmed by its own embedding: "…"
 #: Boxes older than this are not drawn: a face that left must not keep its label.
 OVERLAY_MAX_AGE_S = 1.5
 
@@ -73,8 +74,8 @@ class VideoView(QWidget):
 
     @property
     def labels(self) -> list[str]:
-        """The names over the faces now drawn ("Unknown" for strangers)."""
-        return [face.match.label for face in self.faces]
+        """The names over the faces now drawn ("Unknown" for strangers, "…" while not confirmed)."""
+        return [face.label for face in self.faces]
 
     def display_fps(self) -> float:
         """Frames shown per second over the last two seconds."""
@@ -119,11 +120,11 @@ class VideoView(QWidget):
         for face in self.faces:
             x1, y1, x2, y2 = face.detection.box
             box = QRectF(target.x() + x1 * scale, target.y() + y1 * scale, (x2 - x1) * scale, (y2 - y1) * scale)
-            colour = KNOWN_COLOUR if face.match.known else UNKNOWN_COLOUR
+            colour = KNOWN_COLOUR if face.named else UNKNOWN_COLOUR if face.confirmed else PENDING_COLOUR
             painter.setPen(QPen(colour, 3))
             painter.setBrush(Qt.BrushStyle.NoBrush)
             painter.drawRect(box)
-            text = f"{face.match.label}  {face.match.similarity:.2f}" if face.match.known else "Unknown"
+            text = f"{face.label}  {face.match.similarity:.2f}" if face.named else face.label
             width, height = metrics.horizontalAdvance(text) + 10, metrics.height() + 4
             top = box.top() - height if box.top() - height >= target.top() else box.bottom()
             label = QRectF(box.left() - 1.5, top, width, height)

@@ -7,6 +7,7 @@ backlog, and the GUI is told "a new frame is there" at most once until it has ta
 
 from __future__ import annotations
 
+import queue
 import threading
 import time
 import traceback
@@ -154,6 +155,7 @@ class RecognitionThread(QThread):
         self._slot = slot
         self._stop = threading.Event()
         self._reset = threading.Event()
+        self._changes: queue.SimpleQueue[Callable[[], None]] = queue.SimpleQueue()
         self.live = LiveRecognizer(recognizer)
         self.processed = 0
 
@@ -164,9 +166,22 @@ class RecognitionThread(QThread):
         """Forget the tracks (new source, or the gallery changed: everyone is recognised afresh)."""
         self._reset.set()
 
+    def between_frames(self, change: Callable[[], None]) -> None:
+        """Run ``change`` in this thread before the next frame (within 0.1 s), holding the network
+        lock: settings reach the detector only while nothing reads them."""
+        self._changes.put(change)
+
+    def _apply_changes(self) -> None:
+        while not self._changes.empty():
+            change = self._changes.get()
+            with self._lock:
+                change()
+            self.live.reset()
+
     def run(self) -> None:
         seq = 0
         while not self._stop.is_set():
+            self._apply_changes()
             got = self._slot.wait_newer(seq, 0.1)
             if got is None:
                 continue

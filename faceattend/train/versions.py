@@ -21,6 +21,7 @@ import numpy as np
 
 from faceattend.config import Settings
 from faceattend.embed import STOCK_MODEL, load_embedder
+from faceattend.paths import make_private
 from faceattend.pipeline import ACTIVE_MODEL_KEY, model_weights, models_dir
 from faceattend.store import Store
 from faceattend.train.engine import TrainResult
@@ -75,6 +76,8 @@ def save_candidate(result: TrainResult, settings: Settings, name: str | None = N
     result.save(path)
     info = _summary(result)
     path.with_suffix(".json").write_text(json.dumps(info, indent=2, default=str), encoding="utf-8")
+    for written in (path, path.with_suffix(".json"), path.parent):
+        make_private(written)  # the weights and the names of the people they were trained on
     return ModelVersion(path.stem, path, info)
 
 
@@ -125,6 +128,7 @@ def activate(store: Store, settings: Settings, name: str, progress: ProgressFn |
             progress(min(start + batch, len(samples)), len(samples))
     store.replace_embeddings(embedder.model_name, vectors)
     store.set_meta(ACTIVE_MODEL_KEY, embedder.model_name)
+    store.log("model", embedder.model_name, {"samples_re_embedded": len(vectors)})
     return len(vectors)
 
 
@@ -141,3 +145,31 @@ def install_model_file(settings: Settings, path: Path) -> str:
         if side.is_file():
             target.with_suffix(".json").write_bytes(side.read_bytes())
     return path.stem
+
+
+def retire_models_for(store: Store, settings: Settings, names: list[str],
+                      progress: ProgressFn | None = None) -> list[str]:
+    """Retire every fine-tuned model trained on one of ``names`` (archived or erased people).
+
+    Their weights were shaped by that face, so they go: when one is in use the gallery is first
+    re-embedded with the stock model (the person's samples are already gone), then its ``.pt``
+    and its ``.json`` (which names everyone it was trained on) are overwritten and deleted.
+    The audit event names the model, not the person. Returns the retired versions' names.
+    """
+    from faceattend.store.backup import shred
+    from faceattend.store.names import name_key
+
+    keys = {name_key(n) for n in names}
+    retired = []
+    for version in list_versions(settings):
+        people = version.info.get("people") or []
+        if version.path is None or not any(name_key(str(p)) in keys for p in people):
+            continue
+        if active_model(store) == version.name:
+            activate(store, settings, STOCK_MODEL, progress)
+        for path in (version.path, version.path.with_suffix(".json"), version.path.with_suffix(".tmp")):
+            if path.exists():
+                shred(path)
+        store.log("model-retire", version.name, {"why": "trained on a person who was archived or erased"})
+        retired.append(version.name)
+    return retired
