@@ -129,10 +129,10 @@ class StreamSource(OpenCVSource):
         capture = cv2.VideoCapture(url, cv2.CAP_FFMPEG, params)
         if not capture.isOpened():
             capture.release()
-            raise CameraError(f"the stream {_hide_password(url)} could not be opened; "
+            raise CameraError(f"the stream {hide_password(url)} could not be opened; "
                               "check the address and the network")
         capture.set(cv2.CAP_PROP_BUFFERSIZE, 1)
-        super().__init__(capture, f"stream {_hide_password(url)}")
+        super().__init__(capture, f"stream {hide_password(url)}")
 
 
 class VideoFileSource(OpenCVSource):
@@ -278,7 +278,7 @@ def _camera_backend() -> int:
     return cv2.CAP_DSHOW if sys.platform == "win32" else cv2.CAP_ANY
 
 
-def _hide_password(url: str) -> str:
+def hide_password(url: str) -> str:
     """rtsp://user:secret@host -> rtsp://user:***@host, for messages and window titles."""
     scheme, sep, rest = url.partition("://")
     credentials, at, host = rest.rpartition("@")

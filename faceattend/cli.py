@@ -73,7 +73,7 @@ def cmd_enroll(args: argparse.Namespace) -> int:
             raise UserError("--from-video takes one NAME and no photos: faceattend enroll NAME --from-video FILE")
         recognizer = _recognizer(settings, store)
         candidates = _video_candidates(recognizer, args.from_video, args.samples)
-        reports = [enrol_candidates(store, recognizer, args.name, candidates, args.id, args.group)]
+        reports = [enrol_candidates(store, recognizer, args.name, candidates, args.id, args.group, args.add_to)]
         return _print_enrolled(reports, "sample(s)")
     if args.folder:
         folder = Path(args.folder)
@@ -89,7 +89,7 @@ def cmd_enroll(args: argparse.Namespace) -> int:
     recognizer = _recognizer(settings, store)
     reports: list[EnrolReport] = []
     for name, photos in plan.items():  # one person at a time: a failure stops no one else
-        reports.append(enrol_photos(store, recognizer, name, photos, args.id, args.group))
+        reports.append(enrol_photos(store, recognizer, name, photos, args.id, args.group, args.add_to))
         recognizer.gallery = store.gallery(recognizer.model_name)
         _print_enrolled(reports[-1:], "photo(s)")
     return 1 if any(not r.added for r in reports) else 0
@@ -403,6 +403,8 @@ def build_parser() -> argparse.ArgumentParser:
         (("--from-video",), dict(metavar="FILE", help="pick sharp frontal frames of the one person in a video "
                                  "file or a folder of frames")),
         (("--samples",), dict(type=_positive, default=5, help="samples to take with --from-video (default 5)")),
+        (("--add-to",), dict(action="store_true", help="NAME is already enrolled and these photos are that same "
+                                                        "person: add them even where they do not match the samples")),
         (("--id",), dict(help="external id (student or staff number)")), (("--group",), {})])
     _add(sub, "identify", cmd_identify, "name the faces in photos", [
         (("images",), dict(nargs="+")), (("--json",), dict(action="store_true"))])

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import cv2
+import numpy as np
 
 from faceattend.images import ImageError, is_image_file, load_image
 from faceattend.pipeline import FaceCountError, Recognizer
@@ -91,18 +92,25 @@ def photo_candidates(recognizer: Recognizer, photos: Iterable[Path],
 
 def enrol_candidates(
     store: Store, recognizer: Recognizer, name: str, candidates: list[Candidate],
-    external_id: str | None = None, group: str | None = None,
+    external_id: str | None = None, group: str | None = None, add_to_existing: bool = False,
 ) -> EnrolReport:
     """Store ``candidates`` as samples of ``name`` (created if new), all in one transaction.
 
     If any write fails, nothing of this call stays: not the new person, not a single sample;
-    ``failed`` says why. A new person with no candidate is not created.
+    ``failed`` says why. A new person with no candidate is not created. A name that is already
+    enrolled (compared as the store compares names) takes new samples only when each of them
+    matches that person, or when ``add_to_existing`` says the caller knows it is them: two
+    different John Smiths must never silently become one identity.
     """
     existing = store.find_person(name)
     report = EnrolReport(existing.id if existing else -1, existing.name if existing else name,
                          earlier_samples=existing.sample_count if existing else 0)
     if not candidates:
         return report
+    if existing is not None and not add_to_existing:
+        report.failed = _not_the_same_person(recognizer, existing.id, existing.name, candidates)
+        if report.failed:
+            return report
     try:
         with store.write(f"cannot enrol {name}"):  # nested writes join this one transaction
             person_id = existing.id if existing else store.add_person(name, external_id, group)
@@ -122,9 +130,23 @@ def enrol_candidates(
     return report
 
 
+def _not_the_same_person(recognizer: Recognizer, person_id: int, name: str, candidates: list[Candidate]) -> str | None:
+    """Why these faces may not be added to the enrolled ``name`` without ``--add-to`` (None: they match)."""
+    people, scores = recognizer.gallery.person_scores(np.stack([c.face.embedding for c in candidates]))
+    column = np.flatnonzero(people == person_id)
+    for row, candidate in enumerate(candidates):
+        match = recognizer.identify(candidate.face.embedding[None])[0]
+        if match.person_id != person_id:
+            similarity = f"similarity {float(scores[row, column[0]]):.2f}" if column.size else "no samples to compare"
+            return (f"'{name}' is already enrolled and {candidate.source} does not look like them ({similarity}); "
+                    f"if it is the same person, add --add-to; if it is someone else, enrol them under a name "
+                    f"that tells the two apart")
+    return None
+
+
 def enrol_photos(
     store: Store, recognizer: Recognizer, name: str, photos: Iterable[Path],
-    external_id: str | None = None, group: str | None = None,
+    external_id: str | None = None, group: str | None = None, add_to_existing: bool = False,
 ) -> EnrolReport:
     """Add every usable photo as a sample of ``name`` (created if new).
 
@@ -132,7 +154,7 @@ def enrol_photos(
     the report; the others are still enrolled, all together or (if the store fails) not at all.
     """
     candidates, refused = photo_candidates(recognizer, photos)
-    report = enrol_candidates(store, recognizer, name, candidates, external_id, group)
+    report = enrol_candidates(store, recognizer, name, candidates, external_id, group, add_to_existing)
     report.refused = refused + report.refused
     return report
 

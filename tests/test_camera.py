@@ -11,7 +11,7 @@ import pytest
 
 from conftest import data_path
 from faceattend.camera import (
-    CameraError, FrameSource, ImageFolderSource, VideoFileSource, _hide_password, list_cameras, open_source,
+    CameraError, FrameSource, ImageFolderSource, VideoFileSource, hide_password, list_cameras, open_source,
 )
 
 
@@ -108,8 +108,8 @@ def test_list_cameras_is_quick() -> None:
 
 
 def test_passwords_stay_out_of_messages() -> None:
-    assert _hide_password("rtsp://admin:secret@10.0.0.5/stream") == "rtsp://admin:***@10.0.0.5/stream"
-    assert _hide_password("rtsp://10.0.0.5/stream") == "rtsp://10.0.0.5/stream"
+    assert hide_password("rtsp://admin:secret@10.0.0.5/stream") == "rtsp://admin:***@10.0.0.5/stream"
+    assert hide_password("rtsp://10.0.0.5/stream") == "rtsp://10.0.0.5/stream"
 
 
 @pytest.mark.parametrize("spec, words", [

@@ -128,3 +128,22 @@ def test_identify_reports_each_bad_photo_and_goes_on(tmp_path: Path) -> None:
 def test_export_of_impossible_ranges_is_a_clear_error(tmp_path: Path, args: list[str], message: str) -> None:
     done = run_cli("export", "--csv", str(tmp_path / "x.csv"), *args, db=tmp_path / "x.db")
     assert done.returncode == 1 and message in done.stderr and "Traceback" not in done.stderr
+
+
+def test_same_name_another_face_is_refused_without_add_to(tmp_path: Path) -> None:
+    """Two different John Smiths never silently become one identity (#10); the same one may add photos."""
+    db = tmp_path / "names.db"
+    obama = sorted(data_path("portraits", "obama").glob("*.jpg"))
+    biden = data_path("portraits", "biden", "biden.jpg")
+    assert run_cli("enroll", "John Smith", str(obama[0]), db=db).returncode == 0
+
+    other = run_cli("enroll", "JOHN SMITH", str(biden), db=db)  # another man, the name in capitals
+    assert other.returncode == 1
+    assert "already enrolled" in other.stderr and "does not look like them" in other.stderr and "--add-to" in other.stderr
+
+    same = run_cli("enroll", "john smith", str(obama[1]), db=db)  # the same man: his photos are welcome
+    assert same.returncode == 0, same.stderr
+    forced = run_cli("enroll", "John Smith", str(biden), "--add-to", db=db)
+    assert forced.returncode == 0, forced.stderr
+    listed = run_cli("people", db=db).stdout
+    assert listed.count("John Smith") == 1 and "3 sample" in listed

@@ -4,6 +4,8 @@ Settings agree, and run-time changes reach the detector only between frames, in 
 
 from __future__ import annotations
 
+import dataclasses
+
 import threading
 import time
 from pathlib import Path
@@ -286,3 +288,18 @@ def test_quitting_at_the_question_is_not_a_crash(qtbot) -> None:  # noqa: ANN001
     click_when_asked("Quit", seen)
     assert gui_app.startup_settings() is None and "not nan" in seen[0]
 
+
+
+def test_a_settings_change_is_an_audit_event_without_the_stream_password(make_window) -> None:  # noqa: ANN001
+    """#10: every change is in the audit trail, settings included; a camera password never is."""
+    from faceattend.store import audit
+
+    window = make_window()
+    new = dataclasses.replace(window.settings, threshold=0.55, camera="rtsp://admin:secret@127.0.0.1:9/stream")
+    window.apply_settings(dataclasses.replace(new, camera=window.settings.camera))  # threshold only
+    window.apply_settings(new)
+    logged = audit.events(window.store, action="settings")
+    assert [set(e.detail) for e in logged] == [{"threshold"}, {"camera"}]
+    assert logged[0].detail["threshold"] == {"from": 0.47, "to": 0.55}
+    assert logged[1].detail["camera"]["to"] == "rtsp://admin:***@127.0.0.1:9/stream"
+    assert "secret" not in repr([e.detail for e in logged])

@@ -16,7 +16,7 @@ from PySide6.QtCore import QTimer
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import QDialog, QHBoxLayout, QLabel, QMainWindow, QPushButton, QTabWidget, QVBoxLayout, QWidget
 
-from faceattend.camera import FrameSource, open_source
+from faceattend.camera import FrameSource, hide_password, open_source
 from faceattend.config import Settings, SettingsError, camera_problem, cuda_problem, save_settings
 from faceattend.gui import admin_lock, qtutil
 from faceattend.gui.attendance_panel import AttendancePanel
@@ -317,6 +317,7 @@ class MainWindow(QMainWindow):
             new = dataclasses.replace(new, database=old.database)
         self.settings = new
         self._save_settings()
+        self._log_settings_change(old, new)
         self.admin.set_relock_minutes(self.settings.admin_relock_minutes)
         self.live.apply_settings(self.settings)
         self.apply_recognition_settings()
@@ -341,6 +342,22 @@ class MainWindow(QMainWindow):
         self.admin.store_changed()
         self.refresh_gallery()
         return True
+
+    def _log_settings_change(self, old: Settings, new: Settings) -> None:
+        """An audit event naming each setting changed, old and new (a stream's password hidden)."""
+        def shown(name: str, value: object) -> object:
+            return hide_password(str(value)) if name == "camera" else value
+
+        changed = {field.name: {"from": shown(field.name, getattr(old, field.name)),
+                                "to": shown(field.name, getattr(new, field.name))}
+                   for field in dataclasses.fields(Settings)
+                   if field.name != "extra" and getattr(old, field.name) != getattr(new, field.name)}
+        if not changed or self.store.read_only is not None:
+            return
+        try:
+            self.store.log("settings", "settings.toml", changed)
+        except StoreError as error:
+            self.statusBar().showMessage(f"The settings change could not be logged: {error}")
 
     def _save_settings(self) -> None:
         try:
