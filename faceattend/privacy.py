@@ -28,7 +28,6 @@ from pathlib import Path
 import numpy as np
 
 from faceattend import __version__
-from faceattend.images import decode_png
 from faceattend.store import Store, StoreError, audit, chain
 from faceattend.store.export import neutralise
 from faceattend.store.schema import ATTENDANCE_CONTENT
@@ -43,14 +42,6 @@ embeddings.json  one 128-number face embedding per sample, with the model that c
 attendance.csv   every check-in and check-out, removed ones too (with the reason)
 audit.json       every recorded change about this person (who, when, what)
 """
-
-
-def crop_or_none(store: Store, sample_id: int) -> np.ndarray | None:
-    """A sample's face crop, or None when the retention setting deleted it."""
-    row = store.db.execute("SELECT crop FROM samples WHERE id = ?", [sample_id]).fetchone()
-    if row is None or not row[0]:
-        return None
-    return decode_png(row[0])
 
 
 # -- per-person export ----------------------------------------------------------------------
@@ -241,21 +232,6 @@ def _delete_old(conn: sqlite3.Connection, cutoff: datetime | None, drop_crops: b
 
 def _scrub_backups(db_path: Path, cutoff: datetime | None, drop_crops: bool) -> list[str]:
     """Backups hold the same rows: delete them there too, or delete the backup."""
-    from faceattend.store.backup import list_backups, shred
+    from faceattend.store.backup import apply_to_backups
 
-    done: list[str] = []
-    for path in list_backups(db_path):
-        try:
-            conn = sqlite3.connect(str(path), timeout=10)
-            try:
-                conn.execute("PRAGMA secure_delete=ON")
-                conn.execute("PRAGMA journal_mode=TRUNCATE")
-                with conn:
-                    _delete_old(conn, cutoff, drop_crops)
-            finally:
-                conn.close()
-            done.append(f"{path.name}: applied")
-        except sqlite3.Error as error:
-            shred(path)
-            done.append(f"{path.name}: deleted ({error})")
-    return done
+    return apply_to_backups(db_path, lambda conn: _delete_old(conn, cutoff, drop_crops), "applied")

@@ -191,7 +191,6 @@ def test_retention_applies_when_the_window_opens(qtbot, make_window) -> None:  #
     from datetime import datetime, timedelta, timezone
 
     from faceattend.config import Settings
-    from faceattend.privacy import crop_or_none
     from faceattend.store import Store
 
     settings = Settings(device="cpu", retention_months=12, retention_drop_crops=True)
@@ -205,7 +204,7 @@ def test_retention_applies_when_the_window_opens(qtbot, make_window) -> None:  #
     window = make_window(settings=settings)
     kept = attendance.events(window.store, now - timedelta(days=999), now, include_removed=True)
     assert [e.id for e in kept] == [new.id] and old.id != new.id
-    assert crop_or_none(window.store, sid) is None
+    assert window.store.sample_crop_or_none(sid) is None
     assert window.recognizer.gallery.people_count == 1, "still recognised from the embedding"
     window.people.select(pid)
     assert window.people.sample_count() == 1, "a grey placeholder instead of the deleted face"

@@ -168,7 +168,7 @@ def test_retention_can_drop_face_crops_and_keep_embeddings(tmp_path: Path) -> No
         png = store.db.execute("SELECT crop FROM samples WHERE id = ?", [sample.id]).fetchone()[0]
         daily_backup(store)
         report = privacy.apply_retention(store, 0, True)
-        assert report.crops == 1 and privacy.crop_or_none(store, sample.id) is None
+        assert report.crops == 1 and store.sample_crop_or_none(sample.id) is None
         assert np.array_equal(store.samples(person_id=pid)[0].embedding, sample.embedding)
         assert store.gallery("sface-2021dec").people_count == 1, "still recognised"
     assert files_holding(tmp_path, bytes(png)[40:200]) == [], "the crop is gone from every file, backups too"
@@ -186,3 +186,17 @@ def test_cli_retention_apply(tmp_path: Path) -> None:
     assert done.returncode == 0 and "deleted 1 attendance record(s)" in done.stdout, done.stderr
     bad = run_cli("retention", "apply", "--months", "-3", db=db)
     assert bad.returncode == 2 and "0 to 1200" in bad.stderr
+
+
+def test_switching_models_after_crops_were_dropped_says_why_and_changes_nothing(tmp_path: Path) -> None:
+    """Samples without a face image cannot be re-embedded: the switch is refused, not half done."""
+    from faceattend.config import Settings
+    from faceattend.train.versions import activate
+
+    with Store(tmp_path / "drop.db") as store:
+        add_fake(store, "Ada", seed=3)
+        privacy.apply_retention(store, months=0, drop_crops=True)
+        before = store.samples()[0].embedding.copy()
+        with pytest.raises(StoreError, match="no face image"):
+            activate(store, Settings(device="cpu"), "stock")
+        assert np.array_equal(store.samples()[0].embedding, before)

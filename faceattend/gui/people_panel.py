@@ -166,7 +166,7 @@ class PeoplePanel(QWidget):
                  "archived: face data erased, attendance kept" if getattr(person, "archived", None) else ""]
         self.details.setText(" · ".join(part for part in extra if part))
         for sample in self.store.samples(person_id=pid):
-            crop = privacy.crop_or_none(self.store, sample.id)
+            crop = self.store.sample_crop_or_none(sample.id)
             if crop is None:  # deleted by the retention setting: the embedding still recognises them
                 crop = _placeholder()
             item = QListWidgetItem(QIcon(qtutil.to_pixmap(crop)), "")

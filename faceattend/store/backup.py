@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import sqlite3
 from datetime import date, datetime
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -85,6 +86,28 @@ def shred(path: Path) -> None:
     except OSError:
         pass
     path.unlink(missing_ok=True)
+
+
+def apply_to_backups(db_path: Path, change: Callable[[sqlite3.Connection], None], done_as: str) -> list[str]:
+    """Make ``change`` in every backup too (an erasure, a retention run); a backup that cannot take it
+    is shredded, so no copy keeps what the live database no longer has. Returns a line per backup."""
+    done: list[str] = []
+    for path in list_backups(db_path):
+        try:
+            conn = sqlite3.connect(str(path), timeout=10)
+            try:
+                conn.execute("PRAGMA secure_delete=ON")
+                conn.execute("PRAGMA journal_mode=TRUNCATE")
+                with conn:
+                    change(conn)
+            finally:
+                conn.close()
+                Path(f"{path}-journal").unlink(missing_ok=True)  # TRUNCATE mode leaves it empty
+            done.append(f"{path.name}: {done_as}")
+        except sqlite3.Error as error:
+            shred(path)
+            done.append(f"{path.name}: deleted ({error})")
+    return done
 
 
 def check(path: Path) -> None:

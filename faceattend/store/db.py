@@ -315,6 +315,11 @@ class Store:
             raise StoreError(f"no sample with id {sample_id}")
         return decode_png(row[0])
 
+    def sample_crop_or_none(self, sample_id: int) -> np.ndarray | None:
+        """The sample's face image, or None when retention deleted it (the embedding is kept)."""
+        row = self.db.execute("SELECT crop FROM samples WHERE id = ?", [sample_id]).fetchone()
+        return decode_png(row[0]) if row is not None and row[0] else None
+
     def remove_sample(self, sample_id: int) -> None:
         with self.write("cannot remove sample"):
             row = self.db.execute("SELECT s.person_id, p.name FROM samples s JOIN people p ON p.id = s.person_id "

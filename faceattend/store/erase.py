@@ -84,25 +84,7 @@ def _finish(store: Store, person_id: int, mode: str, report: RemovalReport) -> N
 
 def scrub_backups(db_path: Path, person_id: int, mode: str) -> list[str]:
     """Apply the same erasure to every backup; a backup that cannot take it is deleted."""
-    from faceattend.store.backup import list_backups, shred
+    from faceattend.store.backup import apply_to_backups
 
-    done: list[str] = []
-    for path in list_backups(db_path):
-        try:
-            conn = sqlite3.connect(str(path), timeout=10)
-            try:
-                conn.execute("PRAGMA secure_delete=ON")
-                conn.execute("PRAGMA journal_mode=TRUNCATE")
-                with conn:
-                    if mode == "archive":
-                        _erase_samples(conn, person_id)
-                    else:
-                        _erase_everything(conn, person_id)
-            finally:
-                conn.close()
-                Path(f"{path}-journal").unlink(missing_ok=True)  # TRUNCATE mode leaves it empty
-            done.append(f"{path.name}: erased")
-        except sqlite3.Error as error:
-            shred(path)
-            done.append(f"{path.name}: deleted ({error})")
-    return done
+    erase = _erase_samples if mode == "archive" else _erase_everything
+    return apply_to_backups(db_path, lambda conn: erase(conn, person_id), "erased")

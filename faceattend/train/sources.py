@@ -37,7 +37,10 @@ def store_faces(store: Store, people: Iterable[int], sample_ids: Iterable[int] |
     for person in people:
         for sample in store.samples(person_id=person):
             if wanted is None or sample.id in wanted:
-                crops.append(store.sample_crop(sample.id))
+                crop = store.sample_crop_or_none(sample.id)
+                if crop is None:  # its face image was deleted by retention: nothing to train on
+                    continue
+                crops.append(crop)
                 labels.append(person)
                 ids.append(sample.id)
     if not crops:

@@ -23,7 +23,7 @@ from faceattend.config import Settings
 from faceattend.embed import STOCK_MODEL, load_embedder
 from faceattend.paths import make_private
 from faceattend.pipeline import ACTIVE_MODEL_KEY, model_weights, models_dir
-from faceattend.store import Store
+from faceattend.store import Store, StoreError
 from faceattend.train.engine import TrainResult
 
 ProgressFn = Callable[[int, int], None]
@@ -116,6 +116,10 @@ def activate(store: Store, settings: Settings, name: str, progress: ProgressFn |
     if the app stops in between, the store's ``sample_models()`` shows the re-embed is due and
     running this again finishes it. Returns the number of samples re-embedded.
     """
+    missing = store.db.execute("SELECT count(*) FROM samples WHERE crop IS NULL OR length(crop) = 0").fetchone()[0]
+    if missing:  # retention deleted their face images: re-embedding them is impossible, dropping them silent
+        raise StoreError(f"{missing} sample(s) have no face image any more (retention deleted them), so they "
+                         f"cannot be embedded with another model; enrol those people again, then switch models")
     embedder = load_embedder(settings.device, weights=model_weights(settings, name))
     samples = store.samples()
     vectors: dict[int, np.ndarray] = {}
