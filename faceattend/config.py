@@ -26,7 +26,7 @@ from urllib.parse import urlsplit
 import tomli_w
 
 from faceattend.match import DEFAULT_THRESHOLD
-from faceattend.paths import data_dir
+from faceattend.paths import data_dir, make_private
 
 DEVICES = ("auto", "cpu", "cuda")
 #: The schemes ``camera.open_source`` treats as network streams (kept equal by a test; importing
@@ -358,6 +358,7 @@ def save_settings(settings: Settings, path: Path | None = None) -> None:
         keep_aside(path, old)
     tmp = path.with_suffix(".tmp")
     tmp.write_text(tomli_w.dumps(dataclasses.asdict(settings)), encoding="utf-8")
+    make_private(tmp)  # 0600: a stream address may carry its password
     tmp.replace(path)
 
 

@@ -282,3 +282,16 @@ def test_a_smaller_minimum_face_is_honoured_after_the_first_frame() -> None:
     detector.scale_factor = 1.0
     with pytest.raises(ValueError, match="scale_factor"):
         detector.detect(frame)
+
+
+def test_the_settings_file_is_private_to_its_owner(tmp_path: Path) -> None:
+    """A stream address may carry a password: the file is 0600 whatever the umask (#10)."""
+    import stat
+
+    path = tmp_path / "settings.toml"
+    old = os.umask(0o022)
+    try:
+        save_settings(Settings(camera="rtsp://admin:secret@127.0.0.1/stream"), path)
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600

@@ -109,26 +109,28 @@ class CaptureThread(QThread):
         except Exception as error:  # a driver can fail in any way; the window must survive
             self.failed.emit(f"the camera could not be opened: {error}")
             return
+        failure = None
         try:
             self.opened.emit(source.description, float(source.fps))
-            self._loop(source)
+            failure = self._loop(source)
         finally:
             source.close()
+        if failure is not None:  # said once the device is free, so the user can pick it again at once
+            self.failed.emit(failure)
 
-    def _loop(self, source: FrameSource) -> None:
+    def _loop(self, source: FrameSource) -> str | None:
+        """Hand frames to the slot until stopped (None) or the source fails (why)."""
         interval = 1.0 / max(1.0, min(float(source.fps or 30.0), 120.0))
         next_due = time.perf_counter()
         while not self._stop.is_set():
             try:
                 frame = source.read()
             except Exception as error:
-                self.failed.emit(f"{source.description} stopped working: {error}")
-                return
+                return f"{source.description} stopped working: {error}"
             if frame is None:
                 ended = bool(getattr(source, "ended", False))
                 why = "has ended" if ended else "stopped sending pictures (unplugged or switched off?)"
-                self.failed.emit(f"{source.description} {why}")
-                return
+                return f"{source.description} {why}"
             self._slot.put(shrink(frame))
             self.frames += 1
             if not self._pending.is_set():
@@ -139,6 +141,7 @@ class CaptureThread(QThread):
             delay = next_due - time.perf_counter()
             if delay > 0:
                 self._stop.wait(delay)
+        return None
 
 
 class RecognitionThread(QThread):
