@@ -55,6 +55,15 @@ def fake_face(direction: int = 0, dim: int = 8, seed: int = 0) -> Face:
     return Face(Detection((0.0, 0.0, 112.0, 112.0), 0.99, marks), crop, embedding)
 
 
+def enrol_fake(window, name: str, direction: int) -> int:  # noqa: ANN001
+    """A person with one fake sample, enrolled straight into the window's store."""
+    pid = window.store.add_person(name)
+    face = fake_face(direction)
+    window.store.add_sample(pid, face.embedding, "fake-model", face.crop, 0.99, "test")
+    window.reload_people()
+    return pid
+
+
 class ListSource:
     """A FrameSource of synthetic frames that fails (returns None, or raises) after ``count``."""
 

@@ -12,17 +12,9 @@ import pytest
 from faceattend import admin
 from faceattend.gui import admin_lock, people_panel
 from faceattend.store import CHECK_IN, attendance, audit
-from gui_fixtures import answers, fake_face, make_window  # noqa: F401  (fixtures)
+from gui_fixtures import answers, enrol_fake, fake_face, make_window  # noqa: F401  (fixtures)
 
 PASSWORD = "staff room 42"
-
-
-def enrol_fake(window, name: str, direction: int) -> int:  # noqa: ANN001
-    pid = window.store.add_person(name)
-    face = fake_face(direction)
-    window.store.add_sample(pid, face.embedding, "fake-model", face.crop, 0.99, "test")
-    window.reload_people()
-    return pid
 
 
 @pytest.fixture(autouse=True)

@@ -16,15 +16,7 @@ from faceattend.live import Evidence, TrackedFace
 from faceattend.store import CHECK_IN, CHECK_OUT
 from faceattend.store import attendance
 from faceattend.types import Match
-from gui_fixtures import ListSource, answers, fake_face, make_window  # noqa: F401  (fixtures)
-
-
-def enrol_fake(window, name: str, direction: int) -> int:  # noqa: ANN001
-    pid = window.store.add_person(name)
-    face = fake_face(direction)
-    window.store.add_sample(pid, face.embedding, "fake-model", face.crop, 0.99, "test")
-    window.reload_people()
-    return pid
+from gui_fixtures import ListSource, answers, enrol_fake, fake_face, make_window  # noqa: F401  (fixtures)
 
 
 def seen(pid: int | None, name: str | None, similarity: float = 0.8, stable: int = 1) -> TrackedFace:
