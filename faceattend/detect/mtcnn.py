@@ -24,6 +24,7 @@ from functools import partial
 import numpy as np
 import torch
 
+from faceattend.batching import run_padded
 from faceattend.detect import boxes as bx
 from faceattend.detect.nets import MASKED, ONet, PNet, RNet, convert_keras_weights
 from faceattend.device import pick_device
@@ -300,7 +301,7 @@ class MTCNNDetector:
         cands, crops = self._crops(table, cands, 24, height, width)
         if not len(cands):
             return cands
-        prob, offsets = self.rnet(crops)
+        prob, offsets = run_padded(self.rnet, crops)
         ok = prob > self.thresholds[1]
         cands = _Candidates(cands.boxes[ok], prob[ok], cands.image[ok])
         keep = bx.batched_nms(cands.boxes, cands.scores, cands.image, 0.7)
@@ -313,7 +314,7 @@ class MTCNNDetector:
         cands, crops = self._crops(table, cands, 48, height, width)
         if not len(cands):
             return cands
-        prob, offsets, marks = self.onet(crops)
+        prob, offsets, marks = run_padded(self.onet, crops)
         ok = prob > self.thresholds[2]
         boxes, offsets, marks = cands.boxes[ok], offsets[ok], marks[ok]
         size = boxes[:, 2:4] - boxes[:, 0:2] + 1

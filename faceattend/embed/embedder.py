@@ -15,6 +15,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from faceattend.batching import run_padded
 from faceattend.device import pick_device
 from faceattend.embed.mobilenet import INPUT_SIZE, MobileFaceNet, fuse_for_inference, load_sface
 
@@ -51,23 +52,21 @@ class FaceEmbedder:
             raise ValueError(f"expected (N, {INPUT_SIZE}, {INPUT_SIZE}, 3) crops, got {crops.shape}")
         if crops.dtype != np.uint8:
             raise ValueError(f"expected uint8 crops, got {crops.dtype}")
-        out = np.empty((len(crops), self.dim), dtype=np.float32)
-        for start in range(0, len(crops), self.max_batch):
-            chunk = crops[start : start + self.max_batch]
-            out[start : start + len(chunk)] = self._embed_batch(chunk)
-        return out
+        return self._embed_batch(crops)
 
     @torch.inference_mode()
     def _embed_batch(self, crops: np.ndarray) -> np.ndarray:
-        # NHWC uint8 permuted to NCHW *is* channels_last in memory: no copy, no reorder.
-        x = torch.from_numpy(np.ascontiguousarray(crops)).to(self.device)
-        x = x.permute(0, 3, 1, 2).float()
-        if self.flip:
-            x = torch.cat([x, x.flip(3)]).contiguous(memory_format=torch.channels_last)
-        emb = self._infer(x)
-        if self.flip:
-            emb = emb[: len(crops)] + emb[len(crops) :]
+        pixels = torch.from_numpy(np.ascontiguousarray(crops)).to(self.device)
+        (emb,) = run_padded(self._forward, pixels, largest=self.max_batch)
         return F.normalize(emb, dim=1).float().cpu().numpy()
+
+    def _forward(self, pixels: torch.Tensor) -> torch.Tensor:
+        # NHWC uint8 permuted to NCHW *is* channels_last in memory: no copy, no reorder.
+        x = pixels.permute(0, 3, 1, 2).float()
+        if not self.flip:
+            return self._infer(x)
+        both = self._infer(torch.cat([x, x.flip(3)]).contiguous(memory_format=torch.channels_last))
+        return both[: len(x)] + both[len(x) :]
 
 
 def load_embedder(
