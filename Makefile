@@ -1,5 +1,6 @@
 # make run   - create the environment and start the app
-# make test  - create the environment and run the tests
+# make test  - create the environment, lint and type-check (make lint), then run the tests
+# make lint  - ruff (style, imports, likely bugs) and mypy (types) over the code
 # make soak  - the real window on a looping video for an hour (SOAK_MINUTES=60), health checked
 # make package         - build dist/faceattend-<version>-linux-x86_64.tar.xz and the .deb (packaging/README.md)
 # make test-packaging  - build them and test them: the frozen app's --smoke-test, the .deb, a clean-root install
@@ -10,7 +11,7 @@ PY := $(VENV)/bin/python
 # scripts/install_torch.sh stops rather than pull the CUDA build (TORCH_CUDA=1 asks for it).
 TORCH ?= torch==2.13.0
 
-.PHONY: setup system-deps run test bench soak screenshot clean package test-packaging
+.PHONY: setup system-deps run lint test bench soak screenshot clean package test-packaging
 
 # Every install takes the versions in constraints.txt (tested together; see its header).
 $(VENV)/.installed: pyproject.toml constraints.txt
@@ -28,7 +29,11 @@ system-deps:
 run: setup system-deps
 	$(VENV)/bin/faceattend
 
-test: setup system-deps
+lint: setup
+	$(VENV)/bin/ruff check faceattend tests bench
+	$(VENV)/bin/mypy faceattend
+
+test: setup system-deps lint
 	QT_QPA_PLATFORM=offscreen $(PY) -m pytest -q
 
 bench: setup

@@ -25,7 +25,11 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
-DATA = Path(os.environ.get("FACEATTEND_TEST_DATA", REPO.parent / "shared" / "data"))
+from faceattend.paths import shared_data_dir  # noqa: E402
+from faceattend.runtime import configure_process  # noqa: E402
+
+configure_process()  # before numpy and torch load, as the app's entry points do
+DATA = shared_data_dir()
 
 
 def rss_mb() -> float:

@@ -27,7 +27,6 @@ import zlib
 from pathlib import Path
 
 import cv2
-import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
 TARGET_MB = 1536

@@ -18,16 +18,18 @@ a frontal face's (text, tableware). This measures, with the app's detector (min 
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
 
-os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
-DATA = Path(os.environ.get("FACEATTEND_TEST_DATA", REPO.parent / "shared" / "data"))
+from faceattend.paths import shared_data_dir  # noqa: E402
+from faceattend.runtime import configure_process  # noqa: E402
+
+configure_process()  # before numpy and torch load, as the app's entry points do
+DATA = shared_data_dir()
 
 
 def parse(argv: list[str] | None = None) -> argparse.Namespace:

@@ -37,17 +37,21 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
-import numpy as np
-import torch
-
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from faceattend.runtime import configure_process  # noqa: E402
+
+configure_process()  # passive OpenMP waiting, as the app runs: before torch and numpy load
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
 
 from faceattend.classifier import LinearSVM  # noqa: E402
 from faceattend.detect import load_detector  # noqa: E402
 from faceattend.evaluate import threshold_at_far  # noqa: E402
 from faceattend.images import is_image_file  # noqa: E402
 from faceattend.match import DEFAULT_THRESHOLD, Gallery  # noqa: E402
-from faceattend.train import Evaluation, FaceSet, TrainData, TrainOptions, Trainer, assemble  # noqa: E402
+from faceattend.train import Evaluation, FaceSet, TrainData, Trainer, TrainOptions, assemble  # noqa: E402
 from faceattend.train.sources import detect_crops  # noqa: E402
 
 VARIANTS: dict[str, dict[str, object]] = {
@@ -205,7 +209,7 @@ def run(trainer: Trainer) -> tuple[Evaluation, Evaluation, dict[str, np.ndarray]
 
 
 def _rates(known: list[int | None], truth: np.ndarray, strangers: list[int | None]) -> tuple[float, float]:
-    ident = float(np.mean([k == t for k, t in zip(known, truth)])) if len(truth) else float("nan")
+    ident = float(np.mean([k == t for k, t in zip(known, truth, strict=True)])) if len(truth) else float("nan")
     far = float(np.mean([k is not None for k in strangers])) if strangers else float("nan")
     return ident, far
 
@@ -329,7 +333,7 @@ def main() -> int:
         compare = split.name != "Yale"
         for name, figures in bench_split(split, options, report, compare).items():
             if compare:
-                totals[name] = [a + b for a, b in zip(totals.get(name, [0.0, 0.0, 0.0]), figures)]
+                totals[name] = [a + b for a, b in zip(totals.get(name, [0.0, 0.0, 0.0]), figures, strict=True)]
     print("\n== loss comparison, summed over ORL, LFW and LFW look-alikes (points; higher is better; "
           "Yale: default only)")
     print("  variant                  ident gain - false-accept rise   separation gain   closest-pair gap gain")

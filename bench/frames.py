@@ -62,7 +62,7 @@ def video_frames(root: Path, per_size: int) -> dict[tuple[int, int], list[Frame]
         return {size: [] for size in SIZES}
     per_video = [per_size // len(videos) + (i < per_size % len(videos)) for i in range(len(videos))]
     picked: list[list[tuple[np.ndarray, str]]] = []
-    for path, count in zip(videos, per_video):
+    for path, count in zip(videos, per_video, strict=True):
         cap = cv2.VideoCapture(str(path))
         total = int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) or 1
         wanted = set(np.linspace(0, total - 1, count, dtype=int).tolist()) if count else set()
@@ -77,7 +77,7 @@ def video_frames(root: Path, per_size: int) -> dict[tuple[int, int], list[Frame]
             index += 1
         cap.release()
         picked.append(frames)
-    ordered = [item for group in zip(*_pad(picked)) for item in group if item is not None]
+    ordered = [item for group in zip(*_pad(picked), strict=True) for item in group if item is not None]
     return {
         (w, h): [_make(letterbox(image, w, h), label) for image, label in ordered] for w, h in SIZES
     }

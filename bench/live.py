@@ -32,9 +32,10 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
@@ -124,7 +125,7 @@ def make_peer(cache: Path) -> Any:
             rows = peers.yunet_rows(self.yunet, frame.bgr)
             feats = [self.rec.feature(self.rec.alignCrop(frame.bgr, row)) for row in rows]
             matches = self.gallery.match(peers.unit(np.concatenate(feats))) if feats else []
-            return [((r[0], r[1], r[0] + r[2], r[1] + r[3]), m) for r, m in zip(rows, matches)]
+            return [((r[0], r[1], r[0] + r[2], r[1] + r[3]), m) for r, m in zip(rows, matches, strict=True)]
 
         def embeddings(self, frame: Any) -> np.ndarray:
             rows = peers.yunet_rows(self.yunet, frame.bgr)
@@ -153,8 +154,10 @@ def cost(videos: list[Video], ours: Any, peer: Any, configs: dict[str, dict[str,
         trackers = {name: LiveRecognizer(ours.recognizer, clock=clock, **cfg) for name, cfg in configs.items()}
         for i, frame in enumerate(video.frames):
             clock.now = i / CAMERA_FPS
-            runs: list[tuple[str, Callable[[], Any]]] = [(n, lambda t=t: t.process(frame.rgb)) for n, t in trackers.items()]
-            runs += [("full", lambda: ours.recognizer.faces(frame.rgb)), ("yunet+sface", lambda: peer.run(frame))]
+            runs: list[tuple[str, Callable[[], Any]]] = [
+                (n, lambda t=t, frame=frame: t.process(frame.rgb)) for n, t in trackers.items()]
+            runs += [("full", lambda frame=frame: ours.recognizer.faces(frame.rgb)),
+                     ("yunet+sface", lambda frame=frame: peer.run(frame))]
             shift = i % len(runs)
             outputs, fulls = {}, {n: t.full_detections for n, t in trackers.items()}
             for name, run in runs[shift:] + runs[:shift]:
@@ -272,7 +275,7 @@ def run_trial(trial: Trial, process: Callable[[Any], list[tuple[tuple[float, ...
     ``process(frame)`` returns (box, key) per face; with ``new_label`` a face counts only under
     a key (track id) first seen at or after the cut.
     """
-    from faceattend.gui.workers import FrameSlot
+    from faceattend.frames import FrameSlot
     from faceattend.live import box_iou
 
     frames, targets = trial_stream(trial)
@@ -322,7 +325,8 @@ def run_trial(trial: Trial, process: Callable[[Any], list[tuple[tuple[float, ...
     stop.set()
     slot.close()
     feeder.join()
-    return {"video": trial.video.name, "cut": trial.cut, "kind": trial.kind, "faces_in_view": len(trial.video.truth[trial.cut]),
+    return {"video": trial.video.name, "cut": trial.cut, "kind": trial.kind,
+            "faces_in_view": len(trial.video.truth[trial.cut]),
             "ms": named, "invalid": invalid}
 
 
@@ -443,7 +447,8 @@ def print_tables(r: dict[str, Any]) -> None:
              v.get("full_detection_share", math.nan), v.get("embeddings_per_frame", math.nan),
              v["ratio_mean_ours_over_yunet_sface"]] for name, v in r["cost_per_frame"].items()]
     print(table(["(a) cost per frame", "frames", "mean ms", "median ms", "p90 ms", "faces", "full det", "embeds",
-                 "mean ratio"], rows, "\n(a) recognition cost per 640x480 frame, interleaved (ratio: ours / YuNet+SFace)"))
+                 "mean ratio"], rows,
+                "\n(a) recognition cost per 640x480 frame, interleaved (ratio: ours / YuNet+SFace)"))
     rows = [[name, v["faces"], v["median_ms"], v["p90_ms"], v["median_ms_by_kind"]["joins"],
              v["median_ms_by_kind"]["enters"], v["missed_within_1s"], v["invalid_trials"]]
             for name, v in r["time_to_name"].items()]

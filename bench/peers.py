@@ -270,6 +270,10 @@ def make_ort_sface(cache: Path, kind: str, threads: int) -> Embedder:
     options.intra_op_num_threads = threads
     options.inter_op_num_threads = 1
     options.log_severity_level = 3
+    # Passive waiting, as torch gets with OMP_WAIT_POLICY=PASSIVE (speed.set_threads): spinning
+    # workers would steal the cores the other contenders run on, and flatter onnxruntime alone.
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    options.add_session_config_entry("session.inter_op.allow_spinning", "0")
     session = ort.InferenceSession(str(sface_files(cache)[kind]), options, providers=["CPUExecutionProvider"])
     batched = kind == "fp32"
 
@@ -279,5 +283,6 @@ def make_ort_sface(cache: Path, kind: str, threads: int) -> Embedder:
             return unit(session.run(None, {"data": x})[0])
         return unit(np.concatenate([session.run(None, {"data": x[i : i + 1]})[0] for i in range(len(x))]))
 
-    note = "same weights dequantised to fp32, batch dim symbolic" if batched else "batch fixed to 1 in the file: one call per face"
+    note = ("same weights dequantised to fp32, batch dim symbolic" if batched
+            else "batch fixed to 1 in the file: one call per face")
     return Embedder(f"onnxruntime SFace {'fp32' if batched else 'int8bq'}", embed, note=note)

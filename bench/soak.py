@@ -38,7 +38,10 @@ from datetime import datetime
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-DATA = Path(os.environ.get("FACEATTEND_TEST_DATA", REPO.parent / "shared" / "data"))
+sys.path.insert(0, str(REPO))
+from faceattend.paths import shared_data_dir  # noqa: E402  (imports nothing heavy)
+
+DATA = shared_data_dir()
 VIDEO = DATA / "videos" / "short_hamilton_clip.mp4"
 PERFORMER = ("Lin-Manuel Miranda", DATA / "videos" / "hamilton_refs" / "lin-manuel-miranda.png")
 #: People who are not in the video: a check-in of any of them is a false check-in.
@@ -158,17 +161,18 @@ def run(args: argparse.Namespace, folder: Path) -> dict[str, object]:
 
 
 def _summary(args: argparse.Namespace, enrolled: list[str], alive: bool, returncode: int | None, ran_s: float,
-             rss: list[tuple[float, float]], samples: list[dict], check_ins: list[tuple[str, str]]) -> dict[str, object]:
+             rss: list[tuple[float, float]], samples: list[dict],
+             check_ins: list[tuple[str, str]]) -> dict[str, object]:
     warm = [s for s in samples if s["t"] >= WARM_UP_S] or samples[-1:]
     first, last = (warm[0], samples[-1]) if samples else ({}, {})
     rates = []
-    for a, b in zip(samples, samples[1:]):
+    for a, b in zip(samples, samples[1:], strict=False):
         dt = b["t"] - a["t"]
         if dt > 0 and a["t"] >= WARM_UP_S:
             rates.append({k: (b[k] - a[k]) / dt for k in ("painted", "captured", "recognised")})
     counts = Counter(name for name, _ in check_ins)
     times = [datetime.fromisoformat(when) for name, when in check_ins if name == PERFORMER[0]]
-    gaps = [(b - a).total_seconds() for a, b in zip(times, times[1:])]
+    gaps = [(b - a).total_seconds() for a, b in zip(times, times[1:], strict=False)]
     expected = int(ran_s // (args.cooldown * 60 + CLIP_SLACK_S / 2))  # about one per cooldown
     growth = (last.get("rss_mb", float("nan")) - first.get("rss_mb", float("nan"))) if samples else float("nan")
     result: dict[str, object] = {
@@ -191,7 +195,8 @@ def _summary(args: argparse.Namespace, enrolled: list[str], alive: bool, returnc
     cooldown_s = args.cooldown * 60
     result["checks"] = {
         "alive for the whole run": alive,
-        f"memory growth after warm-up under {args.max_growth_mb:.0f} MB": growth == growth and growth < args.max_growth_mb,
+        f"memory growth after warm-up under {args.max_growth_mb:.0f} MB":
+            growth == growth and growth < args.max_growth_mb,
         "None reference count did not fall": bool(samples) and last["none_refs"] >= first["none_refs"] - 1000,
         "no check-in of anyone absent from the video": result["false_check_ins"] == 0,
         # The performer is on stage in every loop of the clip, so each cooldown ends with a check-in

@@ -65,12 +65,14 @@ def machine(threads: int) -> dict[str, Any]:
     import torch
 
     model = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                  if line.startswith("model name")), platform.processor()) if Path("/proc/cpuinfo").exists() else platform.processor()
+                  if line.startswith("model name")), platform.processor()) \
+        if Path("/proc/cpuinfo").exists() else platform.processor()
     usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     return {"cpu": model, "logical_cpus": os.cpu_count(), "usable_cpus": usable, "python": platform.python_version(),
             "platform": platform.platform(), "torch": torch.__version__, "device": "cpu (all contenders)",
             "cuda_available": torch.cuda.is_available(), "threads": threads,
-            "torch_threads": torch.get_num_threads(), "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY"), "torch_interop_threads": torch.get_num_interop_threads(),
+            "torch_threads": torch.get_num_threads(), "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY"),
+            "torch_interop_threads": torch.get_num_interop_threads(),
             "versions": versions()}
 
 

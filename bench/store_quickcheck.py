@@ -15,14 +15,13 @@ import os
 import sqlite3
 import statistics
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
 
 from faceattend.images import load_image
-from faceattend.store import Store, attendance
-from faceattend.store import chain
+from faceattend.store import Store, attendance, chain
 from faceattend.store import db as store_db
 from faceattend.store.schema import ATTENDANCE_CONTENT
 
@@ -42,7 +41,7 @@ def build(path: Path, people: int, samples: int, days: int) -> None:
     faces = crops()
     rng = np.random.default_rng(0)
     with Store(path, backups=False) as store, store.write("bench"):
-        start = datetime(2026, 9, 1, 7, 0, tzinfo=timezone.utc)
+        start = datetime(2026, 9, 1, 7, 0, tzinfo=UTC)
         for n in range(people):
             pid = store.add_person(f"Pupil {n:04d}", external_id=str(10000 + n), group=f"{n % 12 + 1}A")
             for s in range(samples):

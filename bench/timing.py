@@ -126,10 +126,11 @@ def fmt(value: Any, digits: int = 1) -> str:
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[Any]], title: str = "") -> str:
     """A plain aligned table: first column left-aligned, the others right-aligned."""
-    cells = [[fmt(v, 2 if "ratio" in h or "IoU" in h else 1) for v, h in zip(r, headers)] for r in rows]
+    cells = [[fmt(v, 2 if "ratio" in h or "IoU" in h else 1) for v, h in zip(r, headers, strict=True)] for r in rows]
     widths = [max(len(h), *(len(r[i]) for r in cells)) if cells else len(h) for i, h in enumerate(headers)]
     def line(parts: Sequence[str]) -> str:
-        return "  ".join(p.ljust(w) if i == 0 else p.rjust(w) for i, (p, w) in enumerate(zip(parts, widths)))
+        return "  ".join(p.ljust(w) if i == 0 else p.rjust(w)
+                         for i, (p, w) in enumerate(zip(parts, widths, strict=True)))
     out = [title] if title else []
     out += [line(headers), line(["-" * w for w in widths])] + [line(r) for r in cells]
     return "\n".join(out)

@@ -32,18 +32,21 @@ import tempfile
 import time
 from pathlib import Path
 
-import cv2
-
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from faceattend.config import Settings  # noqa: E402
 from faceattend.enrol_video import scan_video  # noqa: E402
 from faceattend.images import load_image  # noqa: E402
+from faceattend.paths import shared_data_dir  # noqa: E402
 from faceattend.pipeline import load_recognizer  # noqa: E402
+from faceattend.runtime import configure_process  # noqa: E402
 from faceattend.video_eval import video_frames  # noqa: E402
 
-DATA = Path(os.environ.get("FACEATTEND_TEST_DATA", REPO.parent / "shared" / "data"))
+configure_process()  # before numpy and torch load, as the app's entry points do
+DATA = shared_data_dir()
+import cv2  # noqa: E402
+
 VIDEOS = DATA / "videos"
 REFS = {"Lin-Manuel Miranda": "lin-manuel-miranda.png", "Alex Lacamoire": "alex-lacamoire.png",
         "Barack Obama": "obama.jpg", "Joe Biden": "biden.jpg"}
@@ -110,15 +113,17 @@ def evaluate(video: str, gallery: Path, pad: bool, runs: int, start: float, data
 
 
 def line(setup: str, result: dict) -> str:
-    people = ", ".join(f"{n.split()[0]} {'%.2fs' % p['after_first_seen_s'] if p['checked_in'] else 'MISSED'}"
+    people = ", ".join(f"{n.split()[0]} " + (f"{p['after_first_seen_s']:.2f}s" if p["checked_in"] else "MISSED")
                        for n, p in result["people"].items())
     false = ", ".join(f"{f['name']} at {f['at_s']:.1f}s ({f['score']:.2f})" for f in result["false_checkins"])
     weak = sum(p["weak"] for p in result["enrolled"].values())
     samples = sum(p["samples"] for p in result["enrolled"].values())
-    return (f"  {setup:<24} checked in {result['checked_in']}/{result['annotated']}  false {len(result['false_checkins'])}"
+    return (f"  {setup:<24} checked in {result['checked_in']}/{result['annotated']}  "
+            f"false {len(result['false_checkins'])}"
             f"  wrong-name frames {result['frames_with_wrong_name']}/{result['frames']}"
             f"  runs identical: {result['identical_runs']} ({result['runs']})  samples {samples} ({weak} weak)"
-            f"  {result['seconds']} s\n      time to check-in: {people or '-'}" + (f"\n      false: {false}" if false else ""))
+            f"  {result['seconds']} s\n      time to check-in: {people or '-'}"
+            + (f"\n      false: {false}" if false else ""))
 
 
 def save(out: str, report: list[str], results: dict) -> None:
@@ -130,7 +135,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=3, help="runs of the main setup (one photo, padding on)")
     parser.add_argument("--other-runs", type=int, default=1, help="runs of the comparison setups")
-    parser.add_argument("--out", default=str(REPO / "bench" / "results" / f"{time.strftime('%Y-%m-%d')}-video-attendance"))
+    parser.add_argument("--out", default=str(REPO / "bench" / "results"
+                                             / f"{time.strftime('%Y-%m-%d')}-video-attendance"))
     parser.add_argument("--videos", nargs="*", default=list(FEW))
     args = parser.parse_args()
     if not VIDEOS.is_dir():
@@ -139,10 +145,12 @@ def main() -> int:
     report, results = [], {}
     live = subprocess.run(["git", "log", "-1", "--format=%h %cd", "--", "faceattend/live.py"], capture_output=True,
                           text=True, cwd=REPO).stdout.strip()
-    dirty = subprocess.run(["git", "status", "--short", "faceattend/live.py"], capture_output=True, text=True, cwd=REPO).stdout.strip()
+    dirty = subprocess.run(["git", "status", "--short", "faceattend/live.py"], capture_output=True, text=True,
+                           cwd=REPO).stdout.strip()
     source = (REPO / "faceattend" / "live.py").read_bytes()
     changed = time.strftime("%H:%M:%S UTC", time.gmtime((REPO / "faceattend" / "live.py").stat().st_mtime))
-    report.append(f"bench/video_attendance.py, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, {args.runs} runs each; "
+    report.append(f"bench/video_attendance.py, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, "
+                  f"{args.runs} runs each; "
                   f"faceattend/live.py at commit {live}"
                   f"{f' with uncommitted changes (file last changed {changed})' if dirty else ''}, "
                   f"sha256 {hashlib.sha256(source).hexdigest()[:12]}; settings' defaults {Settings()}")
@@ -157,7 +165,8 @@ def main() -> int:
                                       ("one photo, padding off", False, False, args.other_runs),
                                       ("few samples, padding on", True, True, args.other_runs),
                                       ("few samples, padding off", False, True, args.other_runs)):
-            report.append(f"\n== {setup}" + (" (few samples: each video from the point its samples end)" if few else ""))
+            report.append(f"\n== {setup}"
+                          + (" (few samples: each video from the point its samples end)" if few else ""))
             for video in args.videos:
                 gallery, begin = (work / f"few-{video}", FEW[video][0]) if few else (work / "one", 0.0)
                 result = evaluate(video, gallery, pad, runs, begin, work / "data")

@@ -25,21 +25,23 @@ from __future__ import annotations
 import argparse
 import inspect
 import json
-import os
 import sys
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
-DATA = Path(os.environ.get("FACEATTEND_TEST_DATA", REPO.parent / "shared" / "data"))
+from faceattend.paths import shared_data_dir  # noqa: E402
+from faceattend.runtime import configure_process  # noqa: E402
+
+configure_process()  # before numpy and torch load, as the app's entry points do
+DATA = shared_data_dir()
 VIDEOS = ("short_hamilton_clip.mp4", "dunai_my_video.mp4", "facenet_pytorch_video.mp4")
 PERFORMER = "Lin-Manuel Miranda"
-START = datetime(2026, 12, 3, 9, 0, tzinfo=timezone.utc)
+START = datetime(2026, 12, 3, 9, 0, tzinfo=UTC)
 
 
 def parse(argv: list[str] | None = None) -> argparse.Namespace:
@@ -139,7 +141,7 @@ class VideoResult:
 
 
 def run_video(recognizer: Any, name: str) -> VideoResult:
-    from faceattend.live import AutoCheckin, LiveRecognizer
+    from faceattend.live import LiveRecognizer
 
     frames, fps = frames_of(DATA / "videos" / name, ARGS.max_side)
     clock = [0.0]
@@ -166,7 +168,7 @@ def run_video(recognizer: Any, name: str) -> VideoResult:
         result.named_shown += len(named)
         if named:
             own = recognizer.recognise(frame, [f.detection for f in named])
-            wrong = [(f, o) for f, o in zip(named, own) if o.match.person_id != f.match.person_id]
+            wrong = [(f, o) for f, o in zip(named, own, strict=True) if o.match.person_id != f.match.person_id]
             if wrong:
                 result.wrong_named += len(wrong)
                 result.wrong_frames.append(i)

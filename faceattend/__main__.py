@@ -1,5 +1,7 @@
+"""``python -m faceattend``: the same entry point as the ``faceattend`` command."""
+
 import sys
 
-from faceattend.cli import main
+from faceattend.runtime import main
 
 sys.exit(main())

@@ -51,4 +51,4 @@ def run_padded(
         outputs.append(tuple(part[: min(largest, len(x) - start)] for part in parts))
     if len(outputs) == 1:
         return outputs[0]
-    return tuple(torch.cat(parts) for parts in zip(*outputs))
+    return tuple(torch.cat(parts) for parts in zip(*outputs, strict=True))

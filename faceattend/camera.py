@@ -11,22 +11,16 @@ stream of frames a webcam would give.
 
 from __future__ import annotations
 
-import os
 import sys
 import time
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
-# Windows' Media Foundation backend takes tens of seconds to open some webcams unless its
-# hardware transforms are off; the variable must be set before OpenCV loads the backend.
-if sys.platform == "win32":
-    os.environ.setdefault("OPENCV_VIDEOIO_MSMF_ENABLE_HW_TRANSFORMS", "0")
+import cv2
+import numpy as np
 
-import cv2  # noqa: E402
-import numpy as np  # noqa: E402
-
-from faceattend.config import MAX_CAMERA_INDEX  # noqa: E402  (OpenCV overflows on a larger number)
-from faceattend.images import IMAGE_SUFFIXES, ImageError, load_image  # noqa: E402
+from faceattend.config import MAX_CAMERA_INDEX  # OpenCV overflows on a larger number
+from faceattend.images import IMAGE_SUFFIXES, ImageError, load_image
 
 VIDEO_SUFFIXES = {".mp4", ".avi", ".mkv", ".mov", ".m4v", ".webm", ".wmv", ".mpg", ".mpeg", ".flv"}
 STREAM_SCHEMES = ("rtsp://", "rtsps://", "rtmp://", "http://", "https://")
@@ -67,7 +61,7 @@ class OpenCVSource:
     """A ``cv2.VideoCapture`` of a camera, stream or file. Use one from one thread only."""
 
     def __init__(self, capture: cv2.VideoCapture, description: str) -> None:
-        self._capture = capture
+        self._capture: cv2.VideoCapture | None = capture
         self._description = description
         fps = float(capture.get(cv2.CAP_PROP_FPS) or 0.0)
         self._fps = fps if 1.0 <= fps <= 240.0 else 30.0

@@ -12,26 +12,32 @@ import time
 from collections.abc import Callable, Sequence
 from datetime import date, timedelta
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from faceattend import __version__
 from faceattend.config import (
-    DEVICES, RANGES, Settings, SettingsError, camera_problem, command_line_settings, database_problem, field_problem,
+    DEVICES,
+    RANGES,
+    Settings,
+    SettingsError,
+    camera_problem,
+    command_line_settings,
+    database_problem,
+    field_problem,
 )
+from faceattend.errors import UserError
 from faceattend.images import GROUP_PIXELS, ImageError, load_photo
 from faceattend.match import DEFAULT_THRESHOLD
 from faceattend.pipeline import ACTIVE_MODEL_KEY, Recognizer, load_recognizer
 from faceattend.store import Store, StoreError
 
 EXIT_USAGE = 2
+#: What ends in a one-line message. A plain ValueError is not here: it is a bug, with its traceback.
+USER_ERRORS = (UserError, SettingsError, StoreError, ImageError, FileNotFoundError)
 
 
 #: The longest export: a row per person per day, and years of days are a mistyped year.
 MAX_EXPORT_DAYS = 3660
-
-
-class UserError(Exception):
-    """A problem the user can fix; printed as one line."""
 
 
 #: Commands that never open the database: a broken settings file does not stop them.
@@ -73,8 +79,8 @@ def cmd_enroll(args: argparse.Namespace) -> int:
             raise UserError("--from-video takes one NAME and no photos: faceattend enroll NAME --from-video FILE")
         recognizer = _recognizer(settings, store)
         candidates = _video_candidates(recognizer, args.from_video, args.samples)
-        reports = [enrol_candidates(store, recognizer, args.name, candidates, args.id, args.group, args.add_to)]
-        return _print_enrolled(reports, "sample(s)")
+        report = enrol_candidates(store, recognizer, args.name, candidates, args.id, args.group, args.add_to)
+        return _print_enrolled([report], "sample(s)")
     if args.folder:
         folder = Path(args.folder)
         if not folder.is_dir():
@@ -207,9 +213,9 @@ def cmd_people(args: argparse.Namespace) -> int:
         people = store.people()
         if args.json:
             _print_json([p.__dict__ for p in people])
-        for person in [] if args.json else people:
-            extra = " ".join(x for x in (person.external_id or "", person.group_name or "") if x)
-            print(f"{person.name}\t{person.sample_count} sample(s)\t{extra}".rstrip())
+        for listed in [] if args.json else people:
+            extra = " ".join(x for x in (listed.external_id or "", listed.group_name or "") if x)
+            print(f"{listed.name}\t{listed.sample_count} sample(s)\t{extra}".rstrip())
         return 0
     if not args.name:
         raise UserError(f"people {args.action} needs a NAME")
@@ -274,17 +280,20 @@ def cmd_eval(args: argparse.Namespace) -> int:
         if sys.stderr.isatty():
             print(f"\rembedding {done}/{total}", end="", file=sys.stderr, flush=True)
 
+    result: dict[str, Any]  # the evaluation's JSON report
     if args.protocol == "lfw":
         for required, what in ((args.pairs, "--pairs FILE"), (args.images, "--images DIR")):
             if not required or not Path(required).exists():
                 raise UserError(f"eval lfw needs {what} that exists")
-        result = evaluate.verify_lfw(recognizer, Path(args.pairs), Path(args.images), progress)
+        result = dict(evaluate.verify_lfw(recognizer, Path(args.pairs), Path(args.images), progress))
         text = (f"LFW verification, {result['folds']} folds, {result['pairs']} pairs: accuracy "
                 f"{100 * result['accuracy_mean']:.2f}% +- {100 * result['accuracy_std']:.2f}%")
     else:
         if not args.dir or not Path(args.dir).is_dir():
             raise UserError("eval identify needs --dir DIR of identity sub-folders")
-        result = evaluate.identify_open_set(recognizer, Path(args.dir), args.enrol, settings.threshold, progress)
+        people = evaluate.read_people(Path(args.people)) if args.people else None
+        result = dict(evaluate.identify_open_set(recognizer, Path(args.dir), args.enrol, settings.threshold, progress,
+                                                 people=people))
         text = (f"open-set identification: {result['enrolled_people']} enrolled ({args.enrol} photos each), "
                 f"{result['probes']} probes, {result['strangers']} strangers\n"
                 f"  DIR at FAR 1%: {100 * result['dir_at_far1']:.2f}% (threshold {result['threshold_at_far1']:.3f})\n"
@@ -442,6 +451,8 @@ def build_parser() -> argparse.ArgumentParser:
         (("--start",), dict(type=float, default=0.0, metavar="S", help="eval video: begin at S seconds")),
         (("--pairs",), {}), (("--images",), {}), (("--dir",), {}),
         (("--enrol",), dict(type=int, default=2)), (("--flip",), dict(choices=["on", "off"])),
+        (("--people",), dict(metavar="FILE", help="eval identify: only these folders (one name a line), "
+                                                  "e.g. bench/splits/lfw_report.txt")),
         (("--json",), dict(action="store_true"))])
     from faceattend.train.cli import add_train_parser  # argparse only; torch loads when it runs
 
@@ -478,7 +489,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         refuse_unless_owner(args)  # changes and exports: only the owner of the data folder
         return handler(args)
-    except (UserError, SettingsError, StoreError, ImageError, FileNotFoundError, ValueError) as error:
+    except USER_ERRORS as error:
         print(f"faceattend: error: {error}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

@@ -15,8 +15,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from faceattend.errors import UserError
 from faceattend.images import ImageError, is_image_file, load_image
-from faceattend.pipeline import FaceCountError, Recognizer
+from faceattend.pipeline import Recognizer
 from faceattend.quality import Quality, assess
 from faceattend.store import Store, StoreError
 from faceattend.types import Face
@@ -63,7 +64,7 @@ def look_alike(recognizer: Recognizer, face: Face, person_id: int) -> tuple[str,
 def photo_candidate(recognizer: Recognizer, photo: Path, pad: bool = True) -> Candidate:
     """The photo's one face, padded as it needs (``pad=False``: as before padding existed), with its quality.
 
-    Raises ``ValueError`` (an ``ImageError``, a ``FaceCountError`` or one naming the quality
+    Raises :class:`UserError` (an ``ImageError``, a ``FaceCountError`` or one naming the quality
     problem) with the reason the photo is refused.
     """
     image = load_image(photo)
@@ -73,7 +74,7 @@ def photo_candidate(recognizer: Recognizer, photo: Path, pad: bool = True) -> Ca
         raise ImageError(f"{photo} could not be processed ({error.err or error})") from None
     quality = assess(face, image.shape)
     if quality.unusable:
-        raise ValueError("; ".join(quality.unusable))
+        raise UserError("; ".join(quality.unusable))
     return Candidate(str(photo), face, quality)
 
 
@@ -85,7 +86,7 @@ def photo_candidates(recognizer: Recognizer, photos: Iterable[Path],
     for photo in photos:
         try:
             candidates.append(photo_candidate(recognizer, Path(photo), pad))
-        except (ImageError, FaceCountError, ValueError, MemoryError) as error:
+        except (UserError, MemoryError) as error:  # ImageError, FaceCountError, a quality problem
             refused.append((str(photo), str(error) or type(error).__name__))
     return candidates, refused
 

@@ -104,7 +104,7 @@ def _same_person(good: list[GoodFrame], scan: VideoScan) -> list[GoodFrame]:
     embeddings = np.stack([g.face.embedding for g in good])
     similarity = embeddings @ embeddings.T
     medoid = int(np.argmax(similarity.sum(axis=1)))
-    kept = [g for g, s in zip(good, similarity[medoid]) if s >= SAME_PERSON]
+    kept = [g for g, s in zip(good, similarity[medoid], strict=True) if s >= SAME_PERSON]
     if len(kept) < len(good):
         scan.refused["another person than in most frames"] += len(good) - len(kept)
     return kept

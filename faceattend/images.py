@@ -24,6 +24,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from faceattend.errors import UserError
+
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".pgm", ".ppm", ".gif", ".tif", ".tiff", ".webp"}
 
 #: Photos are decoded to at most this many pixels (reasons in the module docstring).
@@ -42,7 +44,7 @@ PIXEL_LIMIT = 100_000_000
 FILE_BYTES_LIMIT = 512 * 1024 * 1024
 
 
-class ImageError(ValueError):
+class ImageError(UserError):
     """A file that is not a readable image, or one refused (too large); the message names the file and why."""
 
 
@@ -203,4 +205,6 @@ def encode_png(image: np.ndarray) -> bytes:
 
 def decode_png(data: bytes) -> np.ndarray:
     image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
+    if image is None:
+        raise ImageError("a stored face image cannot be decoded (the database may be damaged)")
     return np.ascontiguousarray(cv2.cvtColor(image, cv2.COLOR_BGR2RGB))

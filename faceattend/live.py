@@ -42,16 +42,15 @@ import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import cv2
 import numpy as np
 
 from faceattend.config import Settings
-from faceattend.match import DEFAULT_THRESHOLD
 from faceattend.pipeline import Recognizer
 from faceattend.quality import landmark_error
-from faceattend.types import Detection, Face, Match
+from faceattend.types import Box, Detection, Face, Match
 
 #: Shown instead of a name while a face has no recent embedding of its own.
 PENDING = "…"
@@ -112,7 +111,8 @@ class TrackedFace:
         return self.match.label if self.confirmed else PENDING
 
 
-def box_iou(a: tuple[float, ...], b: tuple[float, ...]) -> float:
+def box_iou(a: Box, b: Box) -> float:
+    """Intersection over union of two boxes: the one box-overlap helper outside the detector's tensors."""
     ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
     iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
     inter = ix * iy
@@ -258,7 +258,7 @@ class LiveRecognizer:
         known = self.tracks + ([lost for lost, _ in self._lost] if full else [])
         pairing = associate([t.detection for t in known], detections, self.min_iou)
         keep = [ci in pairing or self._looks_like_a_face(d) for ci, d in enumerate(detections)]
-        detections = [d for d, k in zip(detections, keep) if k]
+        detections = [d for d, k in zip(detections, keep, strict=True) if k]
         pairing = {sum(keep[:ci]): pi for ci, pi in pairing.items()}
         carried = [known[pairing[ci]] if ci in pairing else None for ci in range(len(detections))]
         patches = [face_patch(frame, d.box) for d in detections]
@@ -268,7 +268,7 @@ class LiveRecognizer:
         faces = self._recognise(frame, detections, due)
         coasting = self._forget(known, set(pairing.values()), refined=not full)
         updated = [self._updated(d, carried[ci], faces.get(ci), now) for ci, d in enumerate(detections)]
-        self._patches = {t.track_id: p for t, p in zip(updated, patches)} | {
+        self._patches = {t.track_id: p for t, p in zip(updated, patches, strict=True)} | {
             t.track_id: self._patches[t.track_id] for t in coasting if t.track_id in self._patches}
         self.tracks = updated + coasting
         return list(self.tracks)
@@ -307,7 +307,7 @@ class LiveRecognizer:
     def _borderline(self) -> float:
         """A name this close to the threshold may not survive the next frame: such a face is embedded on
         every frame, so its name is never carried."""
-        return float(getattr(self.recognizer, "threshold", DEFAULT_THRESHOLD)) + self.borderline
+        return float(self.recognizer.threshold) + self.borderline
 
     def _refresh_due(self, track: TrackedFace, full: bool) -> bool:
         """Refreshes wait for a refine-only frame, so they never delay a newcomer's name."""
@@ -335,13 +335,12 @@ class LiveRecognizer:
         if not indices:
             return {}
         faces = self.recognizer.recognise(frame, [detections[i] for i in indices])
-        return dict(zip(indices, faces))
+        return dict(zip(indices, faces, strict=True))
 
     def _evidence(self, face: Face, now: float) -> Evidence:
-        gallery = getattr(self.recognizer, "gallery", None)
         margin = 0.0
-        if gallery is not None and face.match.known:
-            _, scores = gallery.person_scores(face.embedding[None])
+        if face.match.known:
+            _, scores = self.recognizer.gallery.person_scores(face.embedding[None])
             ranked = np.sort(scores[0])[::-1]
             margin = float(ranked[0] - (ranked[1] if len(ranked) > 1 else 0.0))
         return Evidence(now, face.match.person_id, float(face.match.similarity), margin)
@@ -406,7 +405,7 @@ class AutoCheckin:
         so a write that failed (a full disk, a busy database) is tried again on the next frame.
 
         A person named on two faces at once is left alone (one of the two is wrong)."""
-        now = now or datetime.now(timezone.utc)
+        now = now or datetime.now(UTC)
         named = [f.match.person_id for f in faces if f.named]
         ready = []
         for face in faces:

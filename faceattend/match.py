@@ -7,9 +7,10 @@ person's samples, and the face is that person only if the score reaches the thre
 What the threshold means: the cosine similarity two photos of the same person must at least
 have. Raising it lets fewer strangers through (fewer false check-ins) at the cost of asking
 enrolled people to face the camera better; lowering it does the opposite. The default is the
-lowest value (to 0.01) at which ``faceattend eval identify`` on the LFW dev people accepts at most
-1% of strangers: 0.92% there, with 98.97% of enrolled people identified (README, "Choosing the
-threshold"; the JSON's ``curve`` gives both rates from 0.30 to 0.60).
+lowest value (to 0.01) at which ``faceattend eval identify`` on all the LFW dev people accepts at
+most 1% of strangers. Chosen on folds 1-2 alone the same rule gives 0.45; on the people of folds
+3-5, 0.47 identifies 98.68% of enrolled people and accepts 0.63% of strangers, 0.45 99.07% and
+1.52% (README, "Choosing the threshold"; bench/results/2026-12-03-identify-split-ours.json).
 """
 
 from __future__ import annotations

@@ -50,8 +50,14 @@ def cache_dir() -> Path:
     return path
 
 
-def default_database() -> Path:
-    return data_dir() / "faceattend.db"
+def shared_data_dir() -> Path:
+    """The shared photos and videos that tests, benchmarks and the screenshot read (never shipped).
+
+    ``FACEATTEND_TEST_DATA``, else ``shared/data`` next to the source checkout. It may not exist:
+    callers skip or stop with the path in their message.
+    """
+    override = os.environ.get("FACEATTEND_TEST_DATA")
+    return Path(override) if override else Path(__file__).resolve().parents[2] / "shared" / "data"
 
 
 def bundle_root() -> Path | None:

@@ -10,20 +10,21 @@ import numpy as np
 
 from faceattend.align import align_faces, pad_frame, padding_needed
 from faceattend.config import Settings
+from faceattend.errors import UserError
 from faceattend.match import DEFAULT_THRESHOLD, Gallery
-from faceattend.types import Detection, Face, Match
+from faceattend.types import Detection, Detector, Embedder, Face, Match
 
 ACTIVE_MODEL_KEY = "active_model"
 
 
-class FaceCountError(ValueError):
+class FaceCountError(UserError):
     """An enrolment photo must show exactly one face; the message says how many it has."""
 
 
 class Recognizer:
     """Turns a frame into named faces. Holds the networks; create it once, off the GUI thread."""
 
-    def __init__(self, detector, embedder, gallery: Gallery | None = None,  # noqa: ANN001
+    def __init__(self, detector: Detector, embedder: Embedder, gallery: Gallery | None = None,
                  threshold: float = DEFAULT_THRESHOLD) -> None:
         self.detector = detector
         self.embedder = embedder
@@ -32,7 +33,7 @@ class Recognizer:
 
     @property
     def model_name(self) -> str:
-        return str(self.embedder.model_name)
+        return self.embedder.model_name
 
     def faces(self, frame: np.ndarray) -> list[Face]:
         """Every face in the frame, recognised (or Unknown)."""
@@ -45,7 +46,7 @@ class Recognizer:
         crops = align_faces(frame, detections)
         embeddings = self.embedder.embed(crops)
         matches = self.gallery.match(embeddings, self.threshold)
-        return [Face(d, c, e, m) for d, c, e, m in zip(detections, crops, embeddings, matches)]
+        return [Face(d, c, e, m) for d, c, e, m in zip(detections, crops, embeddings, matches, strict=True)]
 
     def single_face(self, frame: np.ndarray, what: str = "the photo", pad: bool = True) -> Face:
         """The one face of an enrolment photo; raises FaceCountError for none or several.
@@ -111,7 +112,8 @@ def _centre_inside(detection: Detection, border: int, shape: tuple[int, ...]) ->
 
 
 def _shifted(detection: Detection, offset: float) -> Detection:
-    box = tuple(v + offset for v in detection.box)
+    x1, y1, x2, y2 = detection.box
+    box = (x1 + offset, y1 + offset, x2 + offset, y2 + offset)
     return replace(detection, box=box, landmarks=(detection.landmarks + offset).astype(np.float32))
 
 

@@ -22,7 +22,7 @@ import re
 import shutil
 import sqlite3
 from dataclasses import asdict, dataclass, field
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 from pathlib import Path
 
 import numpy as np
@@ -77,7 +77,7 @@ def export_person(store: Store, person_id: int, parent: Path, now: datetime | No
     The files are written into a hidden folder first and renamed at the end, so a full disk
     or a bad folder leaves nothing half-written; an existing folder is never overwritten.
     """
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     person = store.person(person_id)
     if not parent.is_dir():
         raise StoreError(f"{parent} is not a folder")
@@ -201,8 +201,8 @@ def apply_retention(store: Store, months: int, drop_crops: bool, now: datetime |
     """
     if not isinstance(months, int) or isinstance(months, bool) or months < 0:
         raise StoreError(f"the retention must be a whole number of months, 0 or more, not {months!r}")
-    now = now or datetime.now(timezone.utc)
-    cutoff = months_before(now.astimezone(timezone.utc), months) if months else None
+    now = now or datetime.now(UTC)
+    cutoff = months_before(now.astimezone(UTC), months) if months else None
     report = RetentionReport(cutoff)
     with store.write("cannot apply the retention setting"):
         report.records, report.audit_events, report.crops = _delete_old(store.db.conn, cutoff, drop_crops)

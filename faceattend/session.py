@@ -27,12 +27,13 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import TextIO
 
 import numpy as np
 
 from faceattend.camera import CameraError, FrameSource, ImageFolderSource, VideoFileSource
+from faceattend.errors import UserError
 from faceattend.live import AutoCheckin, LiveRecognizer, TrackedFace
 from faceattend.store import Store, StoreError, attendance
 
@@ -122,7 +123,7 @@ class WriteQueue:
         """The time to record and its note: a set time, the time seen if the write is late, or now."""
         if sighting.stamp is not None:
             return sighting.stamp, sighting.note
-        late = (datetime.now(timezone.utc) - sighting.seen).total_seconds()
+        late = (datetime.now(UTC) - sighting.seen).total_seconds()
         if late > LATE_S:
             return sighting.seen, f"seen at this time, written {late:.0f} s later: the database was busy"
         return None, ""
@@ -152,13 +153,13 @@ class Timeline:
     """
 
     def __init__(self, start: datetime | None) -> None:
-        self.origin = datetime.now(timezone.utc)
+        self.origin = datetime.now(UTC)
         self.start = start
 
     def at(self, video_time: float | None) -> tuple[datetime, datetime | None]:
         """(rule time, fixed record time or None for the clock) of a frame; ``video_time`` None: live."""
         if video_time is None:
-            return datetime.now(timezone.utc), None
+            return datetime.now(UTC), None
         offset = timedelta(seconds=video_time)
         return self.origin + offset, (self.start + offset) if self.start is not None else None
 
@@ -271,7 +272,7 @@ class CheckinSession:
             pid = face.match.person_id
             if pid is not None and pid not in self.queue:
                 note = f"video time {self._video_time:.2f} s after the start time given" if stamp else ""
-                sighting = Sighting(pid, str(face.match.name), face.match.similarity, datetime.now(timezone.utc),
+                sighting = Sighting(pid, str(face.match.name), face.match.similarity, datetime.now(UTC),
                                     rule_time, stamp, note)
                 self.queue.add(sighting)
                 if self.queue.delay:
@@ -338,23 +339,23 @@ class CheckinSession:
 def start_time(text: str | None, source: FrameSource) -> datetime | None:
     """``--start-time`` as an aware moment (local time unless it names a zone), checked against the video.
 
-    Raises ValueError with a sentence for the user: not a video file, not a time, or a video that
+    Raises UserError with a sentence for the user: not a video file, not a time, or a video that
     would end in the future (the store refuses records from the future).
     """
     if text is None:
         return None
     if not isinstance(source, VideoFileSource):
-        raise ValueError("--start-time is for video files; cameras and streams are stamped with the clock")
+        raise UserError("--start-time is for video files; cameras and streams are stamped with the clock")
     try:
         start = datetime.fromisoformat(text.strip())
     except ValueError:
-        raise ValueError(f"--start-time {text!r} is not a time like 2026-12-03 08:00") from None
+        raise UserError(f"--start-time {text!r} is not a time like 2026-12-03 08:00") from None
     start = start.astimezone() if start.tzinfo is None else start
     try:
         end = start + timedelta(seconds=source.duration)
     except OverflowError:
-        raise ValueError(f"--start-time {text!r} is out of range") from None
-    if end > datetime.now(timezone.utc):
-        raise ValueError(f"a video starting at {start:%Y-%m-%d %H:%M} and lasting {source.duration:.0f} s would "
+        raise UserError(f"--start-time {text!r} is out of range") from None
+    if end > datetime.now(UTC):
+        raise UserError(f"a video starting at {start:%Y-%m-%d %H:%M} and lasting {source.duration:.0f} s would "
                          "end in the future; give the time it was recorded")
     return start

@@ -28,9 +28,12 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from faceattend.pipeline import Recognizer
 
 #: Where the drawn face's eyes, nose tip and mouth corners are (x, y) in the 640x480 frame.
 DRAWN_LANDMARKS = np.array([[288, 220], [352, 220], [318, 258], [291, 290], [349, 290]], np.float32)
@@ -84,7 +87,7 @@ def _isolated(tmp: Path) -> Iterator[None]:
     try:
         yield
     finally:
-        for (owner, name), original in zip(patched, originals):
+        for (owner, name), original in zip(patched, originals, strict=True):
             setattr(owner, name, original)
         for key, value in saved.items():
             if value is None:
@@ -108,7 +111,7 @@ def _check_bundle_weights() -> str:
     return "bundled"
 
 
-def _recognise(recognizer: Any) -> tuple[int, float, int]:
+def _recognise(recognizer: Recognizer) -> tuple[int, float, int]:
     """Detect, align and embed the drawn face; returns (faces, landmark error px, embedding dim)."""
     frame = draw_face()
     faces = recognizer.faces(frame)
@@ -161,7 +164,7 @@ def write_video(path: Path, frames: int = 20, fps: float = 10.0) -> Path:
     import cv2
 
     frame = cv2.cvtColor(draw_face(), cv2.COLOR_RGB2BGR)
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), fps, (frame.shape[1], frame.shape[0]))
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter.fourcc(*"MJPG"), fps, (frame.shape[1], frame.shape[0]))
     if not writer.isOpened():
         raise SmokeError("video: OpenCV cannot write an MJPEG file")
     for _ in range(frames):
@@ -180,7 +183,7 @@ class _Timeline:
         self.qt_messages: list[str] = []
 
 
-def _run_window(video: Path, timeline: _Timeline, timeout_s: float = 180.0) -> tuple[Any, str]:
+def _run_window(video: Path, timeline: _Timeline, timeout_s: float = 180.0) -> tuple[Recognizer, str]:
     """Start the window as the app does, on the video; wait for a frame and a boxed face; close it.
 
     Returns the window's own recognizer (loaded by the window, in its loader thread) and a summary.
@@ -203,7 +206,10 @@ def _run_window(video: Path, timeline: _Timeline, timeout_s: float = 180.0) -> t
     icon = app.windowIcon()
     # A message box would wait for a click that never comes: record it and fail instead.
     saved_inform = qtutil.inform
-    qtutil.inform = lambda _parent, title, text, error=False: timeline.messages.append(f"{title}: {text}")
+    def record(parent: object, title: str, text: str, error: bool = False) -> None:
+        timeline.messages.append(f"{title}: {text}")
+
+    qtutil.inform = record
     window = gui.MainWindow(Settings(), source=str(video))
     try:
         window.show()
@@ -255,8 +261,10 @@ def _run(tmp: Path) -> str:
     timeline = _Timeline()
     recognizer, window = _step("gui", lambda: _run_window(video, timeline))
     count, error, dim = _step("recognise", lambda: _recognise(recognizer))
-    nets = sum(1 for name in ("pnet", "rnet", "onet") if hasattr(recognizer.detector, name))
-    device = str(getattr(recognizer.embedder, "device", "cpu"))
+    from faceattend.detect import MTCNNDetector
+
+    nets = 3 if isinstance(recognizer.detector, MTCNNDetector) else 0  # PNet, RNet, ONet
+    device = str(recognizer.embedder.device)
     return (f"torch {torch.__version__.split('+')[0]} {device}, weights {where}, "
             f"detector {nets} nets ({count} face, landmarks within {error:.1f} px), "
             f"embedder {recognizer.model_name} {dim}-d, {window}, "

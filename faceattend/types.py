@@ -9,9 +9,14 @@ Conventions, fixed once here so no stage has to guess:
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
+
+if TYPE_CHECKING:  # the types stay importable without loading torch
+    import torch
 
 Box = tuple[float, float, float, float]
 
@@ -63,3 +68,44 @@ class Face:
     crop: np.ndarray  # (112, 112, 3) uint8 RGB, aligned
     embedding: np.ndarray  # (D,) float32, L2-normalised
     match: Match = field(default_factory=lambda: Match(None, None, -1.0))
+
+
+class Detector(Protocol):
+    """What the pipeline, the live loop and the GUI need from a face detector.
+
+    :class:`faceattend.detect.MTCNNDetector` is the real one; tests pass doubles. The two
+    settings are read on every detection, so a change applies from the next frame.
+    """
+
+    min_face_size: int  # smallest face side looked for, pixels
+    scale_factor: float  # ratio between pyramid levels, in (0, 1)
+
+    def detect(self, frame: np.ndarray) -> list[Detection]:
+        """Faces in one RGB frame, best score first."""
+        ...
+
+    def detect_batch(self, frames: Sequence[np.ndarray]) -> list[list[Detection]]:
+        """Faces in each frame (same-size frames run together: faster for evaluation)."""
+        ...
+
+    def refine(self, frame: np.ndarray, previous: Sequence[Detection]) -> list[Detection]:
+        """Re-check faces found in an earlier frame (tracking); never finds new ones."""
+        ...
+
+
+class Embedder(Protocol):
+    """What the pipeline, training and the GUI need from a face embedder.
+
+    :class:`faceattend.embed.FaceEmbedder` is the real one. ``model_name`` is stored with every
+    embedding so embeddings of different models are never compared; ``flip`` must stay the same
+    for a whole gallery.
+    """
+
+    model_name: str
+    dim: int
+    device: torch.device
+    flip: bool
+
+    def embed(self, crops: np.ndarray) -> np.ndarray:
+        """(N, 112, 112, 3) uint8 RGB aligned crops -> (N, dim) float32 unit rows."""
+        ...

@@ -23,7 +23,7 @@ import inspect
 import tomllib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import cv2
@@ -31,14 +31,15 @@ import numpy as np
 
 from faceattend.config import Settings
 from faceattend.enrol import folder_plan, photo_candidates
+from faceattend.errors import UserError
 from faceattend.match import Gallery
 from faceattend.pipeline import Recognizer
 
 #: Check-in times are the video's time from this instant (a fixed date, so runs compare equal).
-EPOCH = datetime(2026, 1, 1, tzinfo=timezone.utc)
+EPOCH = datetime(2026, 1, 1, tzinfo=UTC)
 
 
-class AnnotationError(ValueError):
+class AnnotationError(UserError):
     """An annotation file that cannot be used; the message says what is wrong."""
 
 
@@ -84,13 +85,14 @@ def load_annotation(path: Path) -> Annotation:
     for entry in raw.get("person", []):
         try:
             name = str(entry["name"])
-            ranges = [(float(a), float(b)) for a, b in entry["times"]]
+            ranges = [(float(a), float(b)) for a, b in entry.get("times", [])]
             also[name] = [(float(a), float(b)) for a, b in entry.get("also", [])]
         except (KeyError, TypeError, ValueError):
             raise AnnotationError(f"{path}: every [[person]] needs a name and times = [[start, end], ...]") from None
-        if not ranges or any(b < a for a, b in ranges + also[name]):
-            raise AnnotationError(f"{path}: {name}'s times must be [start, end] pairs with start <= end")
-        people[name] = ranges
+        if not ranges + also[name] or any(b < a for a, b in ranges + also[name]):
+            raise AnnotationError(f"{path}: {name} needs times (or also) as [start, end] pairs with start <= end")
+        if ranges:  # someone only ever seen turned away ("also") is not expected to be checked in
+            people[name] = ranges
     return Annotation(str(raw.get("video", "")), people, float(raw.get("tolerance", 0.5)), also)
 
 
@@ -154,6 +156,7 @@ def run_video(recognizer: Recognizer, path: Path, settings: Settings, start: flo
         timeline.shown.append((t, [str(f.match.name) for f in faces if getattr(f, "named", f.match.known)]))
         when = EPOCH + timedelta(seconds=t)
         for face in rules.due(faces, when):
+            assert face.match.person_id is not None  # due() gives named faces only
             rules.recorded(face.match.person_id, when)
             timeline.checkins.append((t, str(face.match.name), round(float(face.match.similarity), 4)))
     return timeline

@@ -5,14 +5,13 @@ It lives outside the ``faceattend`` package so that the build analyses the *inst
 """
 
 import multiprocessing
-import os
 import sys
 
 if __name__ == "__main__":
     multiprocessing.freeze_support()  # harmless unless a child process is spawned (Windows)
-    if sys.platform == "win32":
-        # Without this, MSMF cameras take tens of seconds to open; it must be set before cv2 loads.
-        os.environ.setdefault("OPENCV_VIDEOIO_MSMF_ENABLE_HW_TRANSFORMS", "0")
+    from faceattend.runtime import configure_process
+
+    configure_process()  # thread waits, BLAS threads, Windows camera start-up: before numpy/cv2/torch load
     if "--smoke-test" in sys.argv[1:]:
         # Also hooked into faceattend.cli; handled here too so that the bundle's own check never
         # depends on how the command line parses its options.

@@ -7,8 +7,14 @@ from pathlib import Path
 
 import pytest
 
+from faceattend.paths import shared_data_dir
+from faceattend.runtime import configure_process
+
+# The test run is an entry point like the app's: it runs with the app's process settings.
+configure_process()
+
 REPO = Path(__file__).resolve().parents[1]
-DATA = Path(os.environ.get("FACEATTEND_TEST_DATA", REPO.parent / "shared" / "data"))
+DATA = shared_data_dir()
 
 
 def data_path(*parts: str) -> Path:
@@ -29,7 +35,8 @@ def user_dirs(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.Monk
     """Every test gets its own data folder; the converted-weights cache is shared per run."""
     data = tmp_path_factory.mktemp("userdata")
     monkeypatch.setenv("FACEATTEND_DATA_DIR", str(data))
-    monkeypatch.setenv("FACEATTEND_CACHE_DIR", os.environ.get("FACEATTEND_CACHE_DIR") or str(_shared_cache(tmp_path_factory)))
+    cache = os.environ.get("FACEATTEND_CACHE_DIR") or str(_shared_cache(tmp_path_factory))
+    monkeypatch.setenv("FACEATTEND_CACHE_DIR", cache)
     return data
 
 

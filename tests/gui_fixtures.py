@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -22,9 +22,13 @@ class FakeDetector:
     """Finds no face: for widget tests that need a running window but no networks."""
 
     min_face_size = 40
+    scale_factor = 0.709
 
     def detect(self, frame: np.ndarray) -> list[Detection]:
         return []
+
+    def detect_batch(self, frames: Sequence[np.ndarray]) -> list[list[Detection]]:
+        return [[] for _ in frames]
 
     def refine(self, frame: np.ndarray, previous: list[Detection]) -> list[Detection]:
         return []
@@ -34,6 +38,7 @@ class FakeEmbedder:
     model_name = "fake-model"
     dim = 8
     device = torch.device("cpu")
+    flip = False
 
     def embed(self, crops: np.ndarray) -> np.ndarray:
         out = np.zeros((len(crops), self.dim), np.float32)

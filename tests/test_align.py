@@ -70,5 +70,5 @@ def test_align_faces_batches_and_handles_no_faces() -> None:
     ]
     crops = align_faces(frame, dets)
     assert crops.shape == (2, CROP_SIZE, CROP_SIZE, 3) and crops.dtype == np.uint8
-    for crop, det in zip(crops, dets):
+    for crop, det in zip(crops, dets, strict=True):
         assert np.array_equal(crop, align_face(frame, det.landmarks))

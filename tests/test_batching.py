@@ -14,12 +14,13 @@ import pytest
 import torch
 from torch import nn
 
-from conftest import data_path
 from faceattend.batching import LADDER, padded_size, run_padded
 from faceattend.detect.nets import ONet, RNet
 from faceattend.embed.embedder import FaceEmbedder
 from faceattend.embed.mobilenet import MobileFaceNet
 from faceattend.pipeline import Recognizer
+
+from conftest import data_path
 from recognition_fixtures import recognizer  # noqa: F401  (session fixture: networks built once)
 
 
@@ -54,7 +55,7 @@ def test_padded_run_equals_the_plain_run_and_sees_few_batch_sizes(net: nn.Module
             x = torch.randn(n, 3, size, size)
             padded, plain = run_padded(recorder, x), net(x)
             assert len(padded) == len(plain)
-            for a, b in zip(padded, plain):
+            for a, b in zip(padded, plain, strict=True):
                 assert a.shape == b.shape
                 torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5)
         assert len(run_padded(recorder, torch.zeros(0, 3, size, size))[0]) == 0

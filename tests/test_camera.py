@@ -9,10 +9,17 @@ import cv2
 import numpy as np
 import pytest
 
-from conftest import data_path
 from faceattend.camera import (
-    CameraError, FrameSource, ImageFolderSource, VideoFileSource, hide_password, list_cameras, open_source,
+    CameraError,
+    FrameSource,
+    ImageFolderSource,
+    VideoFileSource,
+    hide_password,
+    list_cameras,
+    open_source,
 )
+
+from conftest import data_path
 
 
 def write_video(path: Path, frames: int = 12, fps: float = 20.0) -> Path:

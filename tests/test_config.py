@@ -15,13 +15,24 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import data_path
 from faceattend import camera
 from faceattend.config import (
-    RANGES, Settings, SettingsError, SettingsFileError, camera_problem, command_line_settings,
-    data_folder_problem, field_problem, load_settings, problems, save_settings, settings_path,
+    RANGES,
+    Settings,
+    SettingsError,
+    SettingsFileError,
+    camera_problem,
+    command_line_settings,
+    data_folder_problem,
+    field_problem,
+    load_settings,
+    problems,
+    save_settings,
+    settings_path,
 )
 from faceattend.store import Store
+
+from conftest import data_path
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,15 +12,14 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from conftest import data_path
 from faceattend.detect import MTCNNDetector, load_detector
 from faceattend.detect import boxes as bx
 from faceattend.detect import mtcnn as cascade
 from faceattend.detect.nets import MASKED, ONet, PNet, RNet
+from faceattend.live import box_iou
 from faceattend.types import Detection
 
-NO_WEIGHTS = "the 'mtcnn' package (pretrained weights) is not installed"
-needs_mtcnn = pytest.mark.skipif(importlib.util.find_spec("mtcnn") is None, reason=NO_WEIGHTS)
+from conftest import data_path
 
 
 def read_rgb(path: Path) -> np.ndarray:
@@ -30,18 +28,9 @@ def read_rgb(path: Path) -> np.ndarray:
     return np.ascontiguousarray(cv2.cvtColor(image, cv2.COLOR_BGR2RGB))
 
 
-def iou(a: tuple[float, ...], b: tuple[float, ...]) -> float:
-    iw = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
-    ih = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
-    inter = iw * ih
-    return inter / ((a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter)
-
-
 @pytest.fixture(scope="module")
 def detector(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MTCNNDetector]:
     """One pretrained detector for the module (conversion cached in a temporary folder)."""
-    if importlib.util.find_spec("mtcnn") is None:
-        pytest.skip(NO_WEIGHTS)
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("FACEATTEND_CACHE_DIR", str(tmp_path_factory.mktemp("detect-cache")))
         yield load_detector(device="cpu")
@@ -76,11 +65,11 @@ def test_packed_canvas_gives_the_same_pnet_output_as_each_level_alone() -> None:
     levels = [torch.randn(1, 3, h, w) for h, w in sizes]
     canvas = torch.zeros(1, 3, height, width)
     mask = torch.full((height - 2, width - 2), MASKED)
-    for (h, w), (r, c), level in zip(sizes, places, levels):
+    for (h, w), (r, c), level in zip(sizes, places, levels, strict=True):
         canvas[:, :, r:r + h, c:c + w] = level
         mask[r:r + h - 2, c:c + w - 2] = 0
     packed, _ = pnet(canvas, mask)
-    for (r, c), level in zip(places, levels):
+    for (r, c), level in zip(places, levels, strict=True):
         alone, _ = pnet(level)
         nh, nw = alone.shape[1:]
         torch.testing.assert_close(packed[:, r // 2:r // 2 + nh, c // 2:c // 2 + nw], alone)
@@ -135,7 +124,7 @@ def test_pyramid_levels_are_packed_without_overlap(height: int, width: int) -> N
     pyramid = cascade._Pyramid(height, width, 40, 0.709, torch.device("cpu"))
     sizes = [(int(height * s + 1), int(width * s + 1)) for s in pyramid.scales]
     places, canvas_h, canvas_w = cascade._pack(sizes)
-    rects = [(r, c, r + h, c + w) for (h, w), (r, c) in zip(sizes, places)]
+    rects = [(r, c, r + h, c + w) for (h, w), (r, c) in zip(sizes, places, strict=True)]
     for i, a in enumerate(rects):
         assert a[0] % 2 == 0 and a[1] % 2 == 0 and a[2] <= canvas_h and a[3] <= canvas_w
         for b in rects[i + 1:]:
@@ -179,7 +168,6 @@ def test_crop_windows_cut_boxes_to_the_frame() -> None:
 # --- pretrained weights ------------------------------------------------------------------------
 
 
-@needs_mtcnn
 def test_weights_convert_once_then_load_from_the_cache(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -192,7 +180,7 @@ def test_weights_convert_once_then_load_from_the_cache(
 
     monkeypatch.setattr(cascade, "convert_keras_weights", no_conversion)
     second = MTCNNDetector(device="cpu").load_pretrained()
-    for a, b in zip(first.onet.state_dict().values(), second.onet.state_dict().values()):
+    for a, b in zip(first.onet.state_dict().values(), second.onet.state_dict().values(), strict=True):
         assert torch.equal(a, b)
     assert not torch.equal(first.onet.face.weight, MTCNNDetector(device="cpu").onet.face.weight)
 
@@ -257,8 +245,8 @@ def test_recall_and_false_detections_on_dlib_testing_faces(detector: MTCNNDetect
         detections = detector.detect(read_rgb(path))
         total += len(wanted)
         ignored_total += ignored
-        found += sum(any(iou(w, d.box) >= 0.5 for d in detections) for w in wanted)
-        unmatched = [d for d in detections if not any(iou(w, d.box) >= 0.5 for w in wanted)]
+        found += sum(any(box_iou(w, d.box) >= 0.5 for d in detections) for w in wanted)
+        unmatched = [d for d in detections if not any(box_iou(w, d.box) >= 0.5 for w in wanted)]
         false += max(0, len(unmatched) - ignored)  # a hit on an "ignore" face is not false
     assert total == 25
     assert found / total >= 0.95
@@ -270,10 +258,10 @@ def test_detect_batch_equals_detect(detector: MTCNNDetector) -> None:
     frames = [read_rgb(folder / name) for name in ("2008_002506.jpg", "2008_001322.jpg", "2008_001009.jpg")]
     assert frames[0].shape == frames[1].shape != frames[2].shape  # two go through together
     batched = detector.detect_batch(frames)
-    for frame, together in zip(frames, batched):
+    for frame, together in zip(frames, batched, strict=True):
         alone = detector.detect(frame)
         assert len(alone) == len(together) > 0
-        for a, b in zip(alone, together):
+        for a, b in zip(alone, together, strict=True):
             np.testing.assert_allclose(a.box, b.box, atol=1e-3)
             np.testing.assert_allclose(a.landmarks, b.landmarks, atol=1e-3)
             assert abs(a.score - b.score) < 1e-5
@@ -287,6 +275,6 @@ def test_refine_keeps_the_faces_that_are_still_there(detector: MTCNNDetector) ->
         refined = detector.refine(frame, previous)
         assert len(refined) == len(previous), name
         for old in previous:
-            assert max(iou(old.box, new.box) for new in refined) > 0.7, name
+            assert max(box_iou(old.box, new.box) for new in refined) > 0.7, name
         assert all(isinstance(d, Detection) and d.landmarks.shape == (5, 2) for d in refined)
     assert detector.refine(np.zeros_like(frame), previous) == []  # the faces left

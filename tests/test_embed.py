@@ -8,7 +8,6 @@ differs from the trainable network by at most ~4e-6. The tolerances below leave 
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,19 +18,20 @@ import torch
 import faceattend.embed.mobilenet as mobilenet
 from faceattend.embed import STOCK_MODEL, FaceEmbedder, MobileFaceNet, load_embedder
 from faceattend.embed.mobilenet import dequantize_linear, fuse_for_inference, load_sface, sface_onnx_path
+from faceattend.paths import shared_data_dir
 
 MAX_ABS_DIFF = 1e-4
 MIN_COSINE = 0.99999
 
 
 def _data_dir() -> Path:
-    default = Path(__file__).resolve().parents[1].parent / "shared" / "data"
-    return Path(os.environ.get("FACEATTEND_TEST_DATA", default))
+    return shared_data_dir()
 
 
 def _real_crops(count: int = 4) -> np.ndarray:
     """Centre crops of LFW deep-funneled photos resized to 112x112 (alignment is irrelevant here)."""
-    cv2 = pytest.importorskip("cv2")
+    import cv2
+
     files = sorted((_data_dir() / "lfw_dev" / "deepfunneled").glob("*/*.jpg"))[:count]
     if len(files) < count:
         pytest.skip(f"test photos not found under {_data_dir()} (set FACEATTEND_TEST_DATA)")
@@ -96,7 +96,8 @@ def test_converted_weights_load_and_second_load_hits_cache(
 
 def _onnx_reference(crops: np.ndarray) -> np.ndarray:
     """The shipped ONNX run by onnxruntime, one face at a time (its batch is fixed at 1)."""
-    ort = pytest.importorskip("onnxruntime", reason="onnxruntime is needed to check the port")
+    import onnxruntime as ort  # a declared test dependency: missing is an error, not a skip
+
     options = ort.SessionOptions()
     options.log_severity_level = 3  # the file lists its initializers as inputs: harmless warnings
     session = ort.InferenceSession(str(sface_onnx_path()), options, providers=["CPUExecutionProvider"])

@@ -15,13 +15,14 @@ import cv2
 import numpy as np
 import pytest
 
-from conftest import data_path
 from faceattend.align import outside_fraction, pad_frame
 from faceattend.enrol import enrol_photos, photo_candidate
 from faceattend.images import load_image
 from faceattend.pipeline import Recognizer
 from faceattend.quality import MIN_SHARPNESS, assess, judge
 from faceattend.store import Store, StoreError
+
+from conftest import data_path
 from gui_fixtures import answers  # noqa: F401  (fixture)
 from recognition_fixtures import recognizer  # noqa: F401  (session fixture)
 
@@ -39,6 +40,12 @@ def tight_crop(recognizer: Recognizer, image: np.ndarray) -> np.ndarray:
     box = max(recognizer.detector.detect(image), key=lambda d: d.width).box
     x1, y1, x2, y2 = (int(round(v)) for v in box)
     return np.ascontiguousarray(image[max(0, y1):y2, max(0, x1):x2])
+
+
+def cut_crop(recognizer: Recognizer, image: np.ndarray, cut: float = 0.4) -> np.ndarray:
+    """A tight crop that also cuts ``cut`` of the face away at the bottom: mouth and chin are gone."""
+    tight = tight_crop(recognizer, image)
+    return np.ascontiguousarray(tight[: int(round(tight.shape[0] * (1 - cut)))])
 
 
 def write(path: Path, rgb: np.ndarray) -> Path:
@@ -74,7 +81,9 @@ def test_photo_quality_reasons(recognizer: Recognizer, tmp_path: Path) -> None:
     good = photo_candidate(recognizer, write(tmp_path / "good.png", photo))
     assert good.quality.good, good.quality.text
     tight = photo_candidate(recognizer, write(tmp_path / "tight.png", tight_crop(recognizer, photo)))
-    assert "cut off by the photo's edge" in tight.quality.text  # enrolled, but said to be weak
+    assert tight.quality.good, tight.quality.text  # an ID photo's tight framing costs little once padded
+    cut = photo_candidate(recognizer, write(tmp_path / "cut.png", cut_crop(recognizer, photo)))
+    assert "cut off by the photo's edge" in cut.quality.text  # enrolled, but said to be weak
     blurred = write(tmp_path / "blurred.png", cv2.GaussianBlur(photo, (0, 0), 4))
     reasons = assess(recognizer.single_face(load_image(blurred)), photo.shape).text
     assert "blurred" in reasons
@@ -159,8 +168,8 @@ def test_enroll_folder_reports_each_bad_photo_and_enrols_the_rest(recognizer: Re
         (folder / "Barack_Obama" / photo.name).write_bytes(photo.read_bytes())
     (folder / "Barack_Obama" / "corrupt.jpg").write_bytes(b"\xff\xd8\xff\xe0 not really a jpeg")
     write(folder / "Barack_Obama" / "wall.png", np.full((200, 200, 3), 200, np.uint8))
-    tight = tight_crop(recognizer, load_image(data_path("videos", "hamilton_refs", "lin-manuel-miranda.png")))
-    write(folder / "Lin-Manuel_Miranda" / "id.png", tight)
+    cut = cut_crop(recognizer, load_image(data_path("videos", "hamilton_refs", "lin-manuel-miranda.png")))
+    write(folder / "Lin-Manuel_Miranda" / "id.png", cut)
     (folder / "Nobody").mkdir()
     (folder / "Nobody" / "empty.png").write_bytes(b"")
     done = run_cli("enroll", "--folder", str(folder), db=tmp_path / "f.db")
@@ -210,14 +219,14 @@ def test_enrol_dialog_marks_weak_photos_asks_and_saves_all_or_nothing(
     from faceattend.gui.enrol_dialog import EnrolDialog
 
     photo = load_image(data_path("videos", "hamilton_refs", "lin-manuel-miranda.png"))
-    tight = write(tmp_path / "id.png", tight_crop(recognizer, photo))
+    cut = write(tmp_path / "id.png", cut_crop(recognizer, photo))
     wide = write(tmp_path / "wide.png", photo)
     with FailingStore(tmp_path / "d.db") as store:
         store.fail_at = 2
         dialog = EnrolDialog(store, recognizer, threading.Lock(), None)
         qtbot.addWidget(dialog)
         dialog.name_edit.setText("Lin-Manuel Miranda")
-        dialog.add_photos([tight])
+        dialog.add_photos([cut])
         qtbot.waitUntil(lambda: len(dialog.samples) == 1 and not dialog.busy(), timeout=60000)
         assert dialog.thumbs.item(0).text() == "weak" and "cut off" in dialog.thumbs.item(0).toolTip()
         assert "weak sample" in dialog.message.text()

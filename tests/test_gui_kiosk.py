@@ -4,7 +4,7 @@ are shown greyed with their reason and a removal can be undone."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date
 from pathlib import Path
 
 import pytest
@@ -12,6 +12,7 @@ import pytest
 from faceattend import admin
 from faceattend.gui import admin_lock, people_panel
 from faceattend.store import CHECK_IN, attendance, audit
+
 from gui_fixtures import answers, enrol_fake, fake_face, make_window  # noqa: F401  (fixtures)
 
 PASSWORD = "staff room 42"
@@ -180,7 +181,7 @@ def test_removed_records_are_greyed_with_reason_and_can_be_undone(qtbot, make_wi
 
 
 def test_retention_applies_when_the_window_opens(qtbot, make_window) -> None:  # noqa: ANN001
-    from datetime import datetime, timedelta, timezone
+    from datetime import datetime, timedelta
 
     from faceattend.config import Settings
     from faceattend.store import Store
@@ -190,7 +191,7 @@ def test_retention_applies_when_the_window_opens(qtbot, make_window) -> None:  #
         pid = store.add_person("Ada Lovelace")
         face = fake_face(1)
         sid = store.add_sample(pid, face.embedding, "fake-model", face.crop, 0.99, "test")
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         old = attendance.record(store, pid, CHECK_IN, source="manual", note="x", at=now - timedelta(days=400))
         new = attendance.record(store, pid, CHECK_IN, source="manual", note="y", at=now - timedelta(days=10))
     window = make_window(settings=settings)

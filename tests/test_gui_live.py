@@ -16,7 +16,6 @@ from pathlib import Path
 import numpy as np
 from PySide6.QtWidgets import QDialog, QDialogButtonBox
 
-from conftest import data_path
 from faceattend.config import Settings
 from faceattend.enrol import enrol_photos
 from faceattend.gui.live_panel import AUTO_RETRY_S, LivePanel
@@ -24,6 +23,8 @@ from faceattend.gui.quality import judge
 from faceattend.live import PENDING, Evidence, TrackedFace
 from faceattend.store import Store, StoreError, attendance
 from faceattend.types import Detection, Match
+
+from conftest import data_path
 from gui_fixtures import answers, clean_recognizer, make_window, shared_video  # noqa: F401  (fixtures)
 from recognition_fixtures import recognizer  # noqa: F401  (session fixture: networks built once)
 

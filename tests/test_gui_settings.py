@@ -5,7 +5,6 @@ Settings agree, and run-time changes reach the detector only between frames, in 
 from __future__ import annotations
 
 import dataclasses
-
 import threading
 import time
 from pathlib import Path
@@ -15,13 +14,19 @@ import pytest
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication, QMessageBox
 
-from conftest import data_path
 from faceattend.config import Settings, load_settings, save_settings, settings_path
 from faceattend.gui import app as gui_app
 from faceattend.gui.main_window import MainWindow
 from faceattend.store import Store
+
+from conftest import data_path
 from gui_fixtures import (  # noqa: F401  (fixtures)
-    FakeDetector, ListSource, answers, clean_recognizer, fake_recognizer, make_window,
+    FakeDetector,
+    ListSource,
+    answers,
+    clean_recognizer,
+    fake_recognizer,
+    make_window,
 )
 from recognition_fixtures import recognizer  # noqa: F401  (session fixture)
 

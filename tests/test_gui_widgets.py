@@ -13,9 +13,9 @@ from faceattend.config import Settings, load_settings
 from faceattend.gui.main_window import PICK_ANOTHER
 from faceattend.gui.stall import StallMonitor
 from faceattend.live import Evidence, TrackedFace
-from faceattend.store import CHECK_IN, CHECK_OUT
-from faceattend.store import attendance
+from faceattend.store import CHECK_IN, CHECK_OUT, attendance
 from faceattend.types import Match
+
 from gui_fixtures import ListSource, answers, enrol_fake, fake_face, make_window  # noqa: F401  (fixtures)
 
 

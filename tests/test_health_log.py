@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from faceattend.gui import health
+
 from gui_fixtures import ListSource, answers, make_window  # noqa: F401  (fixtures)
 
 

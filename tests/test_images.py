@@ -18,10 +18,17 @@ import cv2
 import numpy as np
 import pytest
 
-from conftest import REPO, data_path
 from faceattend.images import (
-    GROUP_PIXELS, JPEG_PIXEL_LIMIT, PIXEL_LIMIT, WORK_PIXELS, ImageError, load_image, load_photo,
+    GROUP_PIXELS,
+    JPEG_PIXEL_LIMIT,
+    PIXEL_LIMIT,
+    WORK_PIXELS,
+    ImageError,
+    load_image,
+    load_photo,
 )
+
+from conftest import REPO, data_path
 
 #: What one read may add to the process's peak memory. A 100 MP photo decoded at full size needs
 #: 300 MB for the BGR picture alone (578 MB measured before the reduced decoding was added).

@@ -9,17 +9,18 @@ embedding calls are, because they are what makes the loop cheap.
 from __future__ import annotations
 
 import math
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
 
-from conftest import data_path
 from faceattend.live import PENDING, AutoCheckin, LiveRecognizer, TrackedFace
 from faceattend.match import Gallery
 from faceattend.pipeline import Recognizer
+
+from conftest import data_path
 from recognition_fixtures import recognizer  # noqa: F401  (session fixture: networks built once)
 
 NAME = "Lin-Manuel Miranda"
@@ -39,7 +40,7 @@ def clip() -> list[np.ndarray]:
         frames.append(np.ascontiguousarray(bgr[:, :, ::-1]))
     capture.release()
     if len(frames) < 260:
-        pytest.skip(f"could not decode {path} ({len(frames)} frames)")
+        pytest.fail(f"OpenCV decoded only {len(frames)} frames of {path}: is its video support broken?")
     return frames
 
 
@@ -50,6 +51,7 @@ class Counting:
         self.inner = inner
         self.detector = inner.detector
         self.gallery = inner.gallery
+        self.threshold = inner.threshold
         self.calls: list[int] = []
 
     def recognise(self, frame, detections):  # noqa: ANN001, ANN201
@@ -180,7 +182,7 @@ def test_a_scene_cut_ends_every_track_on_its_own_frame(enrolled: Counting, clip:
 def test_auto_checkin_fires_once_per_person_per_cooldown(enrolled: Counting, clip: list[np.ndarray]) -> None:
     loop = live(enrolled, detect_every=3, evidence_needed=3)
     rules = AutoCheckin(frames_needed=3, cooldown=timedelta(minutes=30), evidence_needed=3, spacing=0.3)
-    start = datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc)
+    start = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
     def run(frames: list[np.ndarray], at: timedelta) -> list[tuple[int, int | None]]:
         fired = []
@@ -231,7 +233,7 @@ def test_a_newcomer_joining_tracked_faces_gets_a_track_and_only_it_is_embedded(
     # In 215-227 four people face the camera; the one on the left (about x 40-105) is hidden
     # until frame 221, so it "walks in" while the other three are tracked.
     left = (38.0, 58.0, 112.0, 144.0)
-    frames = [hidden(f, left) if i < 221 else f for i, f in zip(range(215, 228), clip[215:228])]
+    frames = [hidden(f, left) if i < 221 else f for i, f in zip(range(215, 228), clip[215:228], strict=True)]
     loop = live(enrolled, detect_every=3, refresh_unknown_every=100)
     seen = [loop.process(frames[0])]
     assert len(seen[0]) == 3 and enrolled.calls == [3], "the three visible faces, embedded in one batch"

@@ -10,21 +10,22 @@ from __future__ import annotations
 
 import time
 from dataclasses import replace
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import cv2
 import numpy as np
 import pytest
 
-from conftest import data_path
 from faceattend.live import PENDING, AutoCheckin, Evidence, LiveRecognizer, TrackedFace, independent_evidence
 from faceattend.match import Gallery
 from faceattend.pipeline import Recognizer
 from faceattend.types import Detection
+
+from conftest import data_path
 from recognition_fixtures import recognizer  # noqa: F401  (session fixture: networks built once)
 
 OBAMA, BIDEN = 1, 2
-START = datetime(2026, 12, 3, 9, 0, tzinfo=timezone.utc)
+START = datetime(2026, 12, 3, 9, 0, tzinfo=UTC)
 FPS = 30.0
 
 

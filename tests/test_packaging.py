@@ -80,7 +80,6 @@ def installers(request: pytest.FixtureRequest) -> tuple[Path, Path]:
 
 def test_smoke_in_dev_env() -> None:
     """The self-test passes in the development environment (not slow: no build)."""
-    pytest.importorskip("PySide6")
     env = {k: v for k, v in os.environ.items() if not k.startswith("FACEATTEND_")}
     env["QT_QPA_PLATFORM"] = "offscreen"
     done = subprocess.run([sys.executable, "-m", "faceattend.smoke"], capture_output=True, text=True,

@@ -9,18 +9,19 @@ import sqlite3
 import stat
 import subprocess
 import sys
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from conftest import data_path
 from faceattend import privacy
 from faceattend.images import decode_png
 from faceattend.store import CHECK_IN, CHECK_OUT, Store, StoreError, attendance, audit
 from faceattend.store.backup import daily_backup, list_backups
 from faceattend.store.verify import verify_file
+
+from conftest import data_path
 
 
 def run_cli(*args: str, db: Path) -> subprocess.CompletedProcess:
@@ -53,7 +54,7 @@ def test_people_export_writes_everything_about_one_person(tmp_path: Path) -> Non
         pid = store.find_person("Barack Obama").id
         other, *_ = add_fake(store, "Someone Else")
         first = attendance.record(store, pid, CHECK_IN, source="manual", note="=cmd|' /C calc'!A0",
-                                  at=datetime.now(timezone.utc) - timedelta(hours=3))
+                                  at=datetime.now(UTC) - timedelta(hours=3))
         attendance.record(store, pid, CHECK_OUT)
         attendance.record(store, other, CHECK_IN)
         attendance.remove_event(store, first.id, "wrong person")
@@ -109,15 +110,15 @@ def test_export_to_a_missing_folder_is_refused_and_writes_nothing(tmp_path: Path
 
 
 def test_months_before_handles_month_ends() -> None:
-    moment = datetime(2026, 3, 31, 12, tzinfo=timezone.utc)
-    assert privacy.months_before(moment, 1) == datetime(2026, 2, 28, 12, tzinfo=timezone.utc)
-    assert privacy.months_before(moment, 13) == datetime(2025, 2, 28, 12, tzinfo=timezone.utc)
-    assert privacy.months_before(moment, 24) == datetime(2024, 3, 31, 12, tzinfo=timezone.utc)
+    moment = datetime(2026, 3, 31, 12, tzinfo=UTC)
+    assert privacy.months_before(moment, 1) == datetime(2026, 2, 28, 12, tzinfo=UTC)
+    assert privacy.months_before(moment, 13) == datetime(2025, 2, 28, 12, tzinfo=UTC)
+    assert privacy.months_before(moment, 24) == datetime(2024, 3, 31, 12, tzinfo=UTC)
 
 
 def test_retention_deletes_records_older_than_n_months_and_keeps_the_rest(tmp_path: Path) -> None:
     db = tmp_path / "a.db"
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     with Store(db) as store:
         pid, *_ = add_fake(store, "Ada Lovelace")
         old = attendance.record(store, pid, CHECK_IN, source="manual", note="typed in", at=now - timedelta(days=420))
@@ -148,7 +149,7 @@ def test_retention_leaves_no_trace_in_any_file(tmp_path: Path) -> None:
         assert privacy.apply_retention(store, 0, False, always_log=True).records == 0, "0 keeps everything"
         before = len(audit.events(store))
         other = Store(db)  # the window's connection stays open meanwhile
-        later = datetime.now(timezone.utc) + timedelta(days=400)
+        later = datetime.now(UTC) + timedelta(days=400)
         report = privacy.apply_retention(store, 12, False, now=later)
         other.close()
         assert report.records == 2 and report.audit_events == before and report.wal_emptied
@@ -181,7 +182,7 @@ def test_cli_retention_apply(tmp_path: Path) -> None:
     with Store(db) as store:
         pid, *_ = add_fake(store, "Ada")
         attendance.record(store, pid, CHECK_IN, source="manual", note="x",
-                          at=datetime.now(timezone.utc) - timedelta(days=100))
+                          at=datetime.now(UTC) - timedelta(days=100))
     done = run_cli("retention", "apply", "--months", "2", db=db)
     assert done.returncode == 0 and "deleted 1 attendance record(s)" in done.stdout, done.stderr
     bad = run_cli("retention", "apply", "--months", "-3", db=db)

@@ -12,11 +12,8 @@ from __future__ import annotations
 
 import sys
 
-import pytest
-
-pytest.importorskip("PySide6", reason="PySide6 is a declared dependency", exc_type=ImportError)
-from PySide6.QtCore import QRect, Qt  # noqa: E402
-from PySide6.QtGui import QColor, QImage, QPainter, QPen  # noqa: E402
+from PySide6.QtCore import QRect, Qt
+from PySide6.QtGui import QColor, QImage, QPainter, QPen
 
 CALLS = 2000
 

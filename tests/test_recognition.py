@@ -7,12 +7,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import data_path
 from faceattend.enrol import enrol_photos, folder_plan
 from faceattend.images import load_image
 from faceattend.match import DEFAULT_THRESHOLD
 from faceattend.pipeline import FaceCountError, Recognizer
 from faceattend.store import Store
+
+from conftest import data_path
 from recognition_fixtures import recognizer  # noqa: F401  (session fixture)
 
 

@@ -9,12 +9,13 @@ from __future__ import annotations
 import shutil
 import sqlite3
 import subprocess
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from faceattend.store import Store, StoreError, attendance, audit
+
 from records_fixtures import CROP, run_cli, unit
 
 
@@ -33,7 +34,7 @@ def school(tmp_path: Path) -> Path:
     db = tmp_path / "school.db"
     with Store(db) as store:
         ada, ben = store.add_person("Ada"), store.add_person("Ben")
-        start = datetime.now(timezone.utc) - timedelta(days=2)
+        start = datetime.now(UTC) - timedelta(days=2)
         for n in range(3):
             for pid in (ada, ben):
                 attendance.record(store, pid, at=start + timedelta(hours=n, minutes=pid), source="manual",
@@ -105,7 +106,7 @@ def test_every_change_is_an_audit_event_with_time_and_who(tmp_path: Path) -> Non
         store.remove_sample(sid)
         store.rename_person(pid, "Ada King")
         store.update_person(pid, "8", "7B")
-        attendance.record(store, pid, at=datetime.now(timezone.utc) - timedelta(hours=1), source="manual",
+        attendance.record(store, pid, at=datetime.now(UTC) - timedelta(hours=1), source="manual",
                           note="bus was late")
         trail = audit.events(store)
     assert [e.action for e in trail] == ["enrol", "sample-add", "sample-remove", "rename", "update", "record-add"]

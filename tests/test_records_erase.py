@@ -15,11 +15,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import data_path
 from faceattend.images import encode_png
 from faceattend.store import Store, StoreError, attendance
 from faceattend.store.erase import archive_person, erase_person
 from faceattend.store.verify import verify_file
+
+from conftest import data_path
 from records_fixtures import files_holding, run_cli, unit
 
 NAME = "Zoë Wanamaker"
@@ -156,9 +157,8 @@ def test_cli_erase_retires_the_model_trained_on_the_face(tmp_path: Path) -> None
     import torch
 
     from faceattend.config import Settings
-    from faceattend.embed.mobilenet import MobileFaceNet
+    from faceattend.embed.mobilenet import MobileFaceNet, load_sface
     from faceattend.train import versions
-    from faceattend.embed.mobilenet import load_sface
 
     photo = data_path("portraits", "obama", "obama.jpg")
     data = tmp_path / "data"

@@ -19,6 +19,7 @@ import pytest
 from faceattend.store import Store, StoreError, attendance
 from faceattend.store.backup import daily_backup, list_backups
 from faceattend.store.verify import verify_file
+
 from records_fixtures import run_cli, unit
 
 OLD_DB = Path(__file__).with_name("records_data") / "store_m001.db"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import multiprocessing
 import time as systime
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -155,4 +155,4 @@ def test_a_day_with_only_a_morning_check_out_is_its_own_day(tmp_path: Path) -> N
         attendance.record(store, pid, CHECK_OUT, at=start + timedelta(hours=1))
         rows = attendance.summary(store, day, day)
     assert rows[0].status == "left"
-    _ = timezone.utc
+    _ = UTC

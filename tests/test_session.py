@@ -20,6 +20,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
+from datetime import UTC
 from pathlib import Path
 
 import cv2
@@ -286,7 +287,7 @@ def test_bad_start_times_are_refused(db: Path, start: str, words: str) -> None:
 def test_write_queue_keeps_check_ins_through_a_lock_and_drops_only_people_removed(tmp_path: Path) -> None:
     """The queue on its own, against a real SQLite file: nothing written while another connection
     holds the lock, everything written once after, and an archived person dropped, not retried."""
-    from datetime import datetime, timedelta, timezone
+    from datetime import datetime, timedelta
 
     from faceattend.session import RETRY_FIRST_S, Sighting, WriteQueue
     from faceattend.store import Store, attendance
@@ -299,7 +300,7 @@ def test_write_queue_keeps_check_ins_through_a_lock_and_drops_only_people_remove
     said: list[str] = []
     now = [0.0]
     writes = WriteQueue(store, "check-in", timedelta(minutes=30), "camera test", said.append, clock=lambda: now[0])
-    seen = datetime.now(timezone.utc) - timedelta(seconds=30)
+    seen = datetime.now(UTC) - timedelta(seconds=30)
     for pid, name in ((ada, "Ada"), (bob, "Bob")):
         writes.add(Sighting(pid, name, 0.9, seen, seen))
 

@@ -10,8 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from faceattend.store import CHECK_IN, CHECK_OUT, Store, StoreError
-from faceattend.store import attendance
+from faceattend.store import CHECK_IN, CHECK_OUT, Store, StoreError, attendance
 from faceattend.store.export import neutralise, write_csv
 
 

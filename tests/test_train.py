@@ -15,7 +15,6 @@ import numpy as np
 import pytest
 import torch
 
-from conftest import data_path
 from faceattend.classifier import LinearSVM
 from faceattend.config import Settings
 from faceattend.embed import STOCK_MODEL
@@ -23,11 +22,21 @@ from faceattend.images import load_image
 from faceattend.pipeline import ACTIVE_MODEL_KEY, Recognizer, models_dir
 from faceattend.store import Store
 from faceattend.train import (
-    DEFAULT_LOSS, TrainOptions, Trainer, activate, discard_candidate, list_versions, save_candidate, store_data,
+    DEFAULT_LOSS,
+    Trainer,
+    TrainOptions,
+    activate,
+    discard_candidate,
+    list_versions,
+    save_candidate,
+    store_data,
 )
 from faceattend.train.data import holdout_count, pk_batches, split_pool
 from faceattend.train.losses import MarginHead, triplet_loss
+from faceattend.train.metrics import evaluate
 from faceattend.train.model import stock_state
+
+from conftest import data_path
 from recognition_fixtures import recognizer  # noqa: F401  (session fixture)
 
 TINY = TrainOptions(epochs=1, batch_size=8, views=1, device="cpu")
@@ -79,9 +88,31 @@ def test_fine_tune_runs_end_to_end_and_changes_the_weights(tiny) -> None:  # noq
     stock = stock_state()
     assert not torch.equal(result.state["fc.weight"], stock["fc.weight"])
     assert torch.equal(result.state["blocks.0.pw.conv.weight"], stock["blocks.0.pw.conv.weight"])  # frozen
-    for figures in (result.before, result.after):
-        assert figures.identification is not None and figures.false_accepts is not None
-        assert 0 <= figures.identification <= 1 and figures.probes == 4 and figures.strangers == 4
+    assert (result.before.probes, result.before.strangers) == (result.after.probes, result.after.strangers) == (4, 4)
+
+
+def test_before_figures_are_the_stock_embeddings_matched_by_hand(tiny) -> None:  # noqa: ANN001
+    """"Before" is the stock model, whose embeddings the database already holds (they were
+    enrolled with it): match them with a plain loop, not :class:`Gallery`, and compare counts."""
+    settings, result, _, trainer = tiny
+    d, before = trainer.data, result.before
+    with Store(settings.database_path()) as store:
+        stored = {s.id: s.embedding for s in store.samples()}
+
+    gallery = list(zip(d.train.sample_ids, d.train.labels, strict=True))
+
+    def best(sample_id: int) -> tuple[int, float]:
+        """(person, similarity) of the closest training sample."""
+        score, person = max((float(stored[sample_id] @ stored[g]), int(p)) for g, p in gallery)
+        return person, score
+
+    named = [(best(int(i)), int(truth)) for i, truth in zip(d.heldout.sample_ids, d.heldout.labels, strict=True)]
+    right = sum(p == truth and s >= before.threshold for (p, s), truth in named)
+    taken = sum(best(int(i))[1] >= before.threshold for i in d.strangers.sample_ids)
+    assert before.identification == right / 4 and before.rank1 == sum(p == truth for (p, _), truth in named) / 4
+    assert before.false_accepts == taken / 4 and before.false_accept_count == taken
+    # ORL faces are easy for the stock model: all four held-out faces named, no stranger taken
+    assert (right, taken) == (4, 0)
 
 
 def test_discard_leaves_database_and_models_folder_untouched(tiny) -> None:  # noqa: ANN001
@@ -143,6 +174,43 @@ def test_layer_choices_train_what_they_say(tiny, layers: str, trained: str, froz
         assert torch.equal(result.state[frozen], stock[frozen])
     for key in ("blocks.0.dw.bn.running_mean", "bn_embedding.running_var"):  # statistics stay frozen
         assert torch.equal(result.state[key], stock[key])
+
+
+def test_evaluation_figures_on_hand_made_embeddings() -> None:
+    """Ann (1) and Bob (2) enrol one sample each on axes 0 and 1. Ann's held-out sample scores
+    0.9 with Ann; Bob's scores 0.4 with Bob and 0.3 with Ann (right, but under the threshold
+    0.55); the two held-out samples score 0.5 with each other, the closest different pair.
+    Strangers' best scores: 0.6 (taken for Ann) and 0.2."""
+    def vector(*entries: float) -> np.ndarray:
+        v = np.zeros(6)
+        v[:len(entries)] = entries
+        v[5] = np.sqrt(1 - v @ v)
+        return v
+
+    ann_probe = vector(0.9, 0, np.sqrt(0.19))
+    bob_probe = vector(0.3, 0.4, (0.5 - 0.27) / np.sqrt(0.19))
+    bob_probe[5], ann_probe[5] = 0.0, 0.0  # they share no other axis: their similarity stays 0.5
+    bob_probe[4] = np.sqrt(1 - bob_probe @ bob_probe)
+    gallery = np.stack([vector(1.0), vector(0, 1.0)])
+    strangers = np.stack([vector(0.6), vector(0, 0.2)])
+    figures = evaluate(gallery, np.array([1, 2]), np.stack([ann_probe, bob_probe]), np.array([1, 2]),
+                       strangers, {1: "Ann", 2: "Bob"}, threshold=0.55)
+    assert float(ann_probe @ bob_probe) == pytest.approx(0.5)
+    assert figures.rank1 == 1.0 and figures.identification == 0.5 and figures.probes == 2
+    assert figures.false_accepts == 0.5 and figures.false_accept_count == 1 and figures.strangers == 2
+    assert figures.own_similarity == pytest.approx((0.9 + 0.4) / 2)
+    assert figures.stranger_similarity == pytest.approx((0.6 + 0.2) / 2)
+    assert figures.closest_pair == pytest.approx(0.5) and figures.closest_names == ("Ann", "Bob")
+    assert figures.gap == pytest.approx(0.05)
+
+
+def test_evaluation_without_probes_or_strangers_says_unmeasured() -> None:
+    gallery = np.eye(4)[:2]
+    figures = evaluate(gallery, np.array([1, 2]), np.zeros((0, 4)), np.zeros(0, np.int64),
+                       np.zeros((0, 4)), {1: "Ann", 2: "Bob"}, threshold=0.5)
+    assert figures.identification is None and figures.rank1 is None and figures.false_accepts is None
+    assert figures.own_similarity is None and figures.stranger_similarity is None
+    assert np.isnan(figures.closest_pair) and np.isnan(figures.gap)  # no held-out pair to measure
 
 
 def test_triplet_loss_is_zero_when_people_are_far_apart_and_positive_when_mixed() -> None:

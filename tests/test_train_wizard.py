@@ -1,30 +1,33 @@
 """The training wizard on a tiny set of real faces (ORL), offscreen: walked page by page to
-Accept (and back to the stock model), to Discard, and cancelled mid-training."""
+Accept (and back to the stock model), to Discard, and cancelled mid-training; and its advice on
+hand-made before/after figures."""
 
 from __future__ import annotations
 
 import os
 import time
+from dataclasses import replace
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 from pathlib import Path  # noqa: E402
 
 import pytest  # noqa: E402
-
-pytest.importorskip("pytestqt")
+import pytestqt  # noqa: E402,F401  (a declared test dependency: missing is an error, never a skip)
 from PySide6.QtCore import Qt  # noqa: E402
 from PySide6.QtWidgets import QWizard  # noqa: E402
+from test_train import enrol_orl, snapshot  # noqa: E402
 
 from faceattend.config import Settings  # noqa: E402
 from faceattend.embed import STOCK_MODEL  # noqa: E402
 from faceattend.gui.stall import StallMonitor  # noqa: E402
-from faceattend.gui.train_wizard import TrainWizard  # noqa: E402
+from faceattend.gui.train_wizard import TrainWizard, advice  # noqa: E402
 from faceattend.pipeline import ACTIVE_MODEL_KEY, Recognizer, models_dir  # noqa: E402
 from faceattend.store import Store  # noqa: E402
 from faceattend.train import DEFAULT_LOSS, TrainOptions  # noqa: E402
+from faceattend.train.metrics import Evaluation  # noqa: E402
+
 from recognition_fixtures import recognizer  # noqa: E402,F401  (session fixture)
-from test_train import enrol_orl, snapshot  # noqa: E402
 
 
 def click(wizard: TrainWizard, button: str) -> None:
@@ -162,3 +165,44 @@ def test_cancel_training_stops_the_worker_and_keeps_nothing(qtbot, recognizer: R
     assert wizard.currentId() == TrainWizard.OPTIONS
     wizard.reject()
     assert snapshot(settings) == before
+
+
+# -- the advice under the results table (pure: no window) --------------------------------------
+STOCK = Evaluation(threshold=0.47, identification=0.75, rank1=1.0, probes=8, false_accepts=0.25,
+                   false_accept_count=1, strangers=4, own_similarity=0.6, stranger_similarity=0.3,
+                   closest_pair=0.4, closest_names=("Ann", "Bob"), gap=0.07)
+NOT_RECOMMENDED = "Not recommended"
+
+
+@pytest.mark.parametrize("after", [
+    replace(STOCK, identification=0.625),  # one held-out face fewer named
+    replace(STOCK, identification=0.875, false_accepts=0.5, false_accept_count=2),  # better, but a stranger more
+    replace(STOCK, identification=0.0, rank1=0.0, gap=0.5),  # a wider gap does not make up for it
+], ids=["fewer-named", "more-strangers-taken", "wider-gap-but-nobody-named"])
+def test_advice_says_not_recommended_when_any_count_is_worse(after: Evaluation) -> None:
+    assert NOT_RECOMMENDED in advice(STOCK, after)
+
+
+@pytest.mark.parametrize("after", [
+    STOCK,
+    replace(STOCK, identification=0.875),
+    replace(STOCK, false_accepts=0.0, false_accept_count=0),
+    replace(STOCK, rank1=0.875, own_similarity=0.5),  # only the counts decide
+], ids=["unchanged", "more-named", "fewer-strangers-taken", "same-counts-lower-similarity"])
+def test_advice_recommends_when_no_count_is_worse(after: Evaluation) -> None:
+    text = advice(STOCK, after)
+    assert NOT_RECOMMENDED not in text and "closer to being confused" not in text
+
+
+def test_advice_warns_when_the_most_alike_people_moved_closer() -> None:
+    text = advice(STOCK, replace(STOCK, identification=0.875, closest_pair=0.45, gap=0.02))
+    assert NOT_RECOMMENDED not in text and "closer to being confused" in text
+
+
+def test_advice_says_what_could_not_be_measured() -> None:
+    unmeasured = replace(STOCK, identification=None, rank1=None, probes=0, false_accepts=None,
+                         false_accept_count=0, strangers=0, closest_pair=float("nan"), gap=float("nan"))
+    text = advice(unmeasured, unmeasured)
+    assert NOT_RECOMMENDED not in text
+    assert "Identification could not be measured" in text and "False accepts could not be measured" in text
+    assert "closer to being confused" not in text  # no held-out pair: nothing moved

@@ -12,9 +12,10 @@ import cv2
 import numpy as np
 import pytest
 
-from conftest import REPO, data_path
 from faceattend.images import load_image
 from faceattend.video_eval import AnnotationError, Timeline, load_annotation, score
+
+from conftest import REPO, data_path
 from recognition_fixtures import recognizer  # noqa: F401  (session fixture)
 
 ANNOTATIONS = REPO / "bench" / "annotations"
@@ -47,8 +48,21 @@ times = [[5.0, 6.0]]
     assert result["checked_in"] == 1 and result["annotated"] == 2
 
 
+def test_someone_only_seen_turned_away_is_not_expected_but_may_be_named(tmp_path: Path) -> None:
+    truth = load_annotation(annotation_file(tmp_path, """
+[[person]]
+name = "Ann"
+also = [[0.0, 2.0]]
+"""))
+    result = score(truth, Timeline(frames=2, checkins=[(1.0, "Ann", 0.6)], shown=[(1.0, ["Ann"])]))
+    assert result["annotated"] == 0 and "Ann" not in result["people"]
+    assert result["false_checkins"] == [] and result["frames_with_wrong_name"] == 0
+
+
 def test_bad_annotation_files_say_what_is_wrong(tmp_path: Path) -> None:
     with pytest.raises(AnnotationError, match="needs a name and times"):
+        load_annotation(annotation_file(tmp_path, '[[person]]\ntimes = [[1, 2]]\n'))
+    with pytest.raises(AnnotationError, match="Ann needs times"):
         load_annotation(annotation_file(tmp_path, '[[person]]\nname = "Ann"\n'))
     with pytest.raises(AnnotationError, match="start <= end"):
         load_annotation(annotation_file(tmp_path, '[[person]]\nname = "Ann"\ntimes = [[3, 1]]\n'))

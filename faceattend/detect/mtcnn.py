@@ -94,7 +94,7 @@ class _Pyramid:
         oh, ow = math.ceil((ch - 2) / 2) - 4, math.ceil((cw - 2) / 2) - 4
         level = np.full((oh, ow), -1, dtype=np.int64)  # PNet output cell -> level
         local = np.zeros((2, oh, ow), dtype=np.float32)  # ... and its x, y in that level
-        for k, ((h, w), (r, c)) in enumerate(zip(sizes, places)):
+        for k, ((h, w), (r, c)) in enumerate(zip(sizes, places, strict=True)):
             ys = (np.arange(h + 1) * height) // h  # adaptive_avg_pool2d cell edges
             ye = ((np.arange(1, h + 1) * height) + h - 1) // h
             xs = (np.arange(w + 1) * width) // w
@@ -177,7 +177,7 @@ class MTCNNDetector:
         for net in (self.pnet, self.rnet, self.onet):
             # Channels-last: the crops and the canvas are built that way, and oneDNN's
             # convolutions and pools run 2-3x faster on it than on NCHW on a CPU.
-            net.to(self.device, memory_format=torch.channels_last).eval().requires_grad_(False)
+            net.to(self.device, memory_format=torch.channels_last).eval().requires_grad_(False)  # type: ignore[call-overload]  # stubs lack memory_format
         self._pyramids: OrderedDict[tuple[int, int, int, float], _Pyramid] = OrderedDict()
 
     def load_pretrained(self) -> MTCNNDetector:
@@ -203,7 +203,7 @@ class MTCNNDetector:
         for (height, width), members in by_size.items():
             table = self._table([frames[i] for i in members])
             found = self._run_cascade(table, height, width)
-            for i, dets in zip(members, found):
+            for i, dets in zip(members, found, strict=True):
                 results[i] = dets
         return results
 

@@ -160,7 +160,7 @@ def keras_arrays_to_state(arrays: list[np.ndarray], order: tuple[str, ...]) -> S
     if len(arrays) != len(order):
         raise ValueError(f"expected {len(order)} weight arrays, got {len(arrays)}")
     state: StateDict = {}
-    for key, array in zip(order, arrays):
+    for key, array in zip(order, arrays, strict=True):
         tensor = torch.from_numpy(np.asarray(array, dtype=np.float32))
         if tensor.ndim == 4:
             tensor = tensor.permute(3, 2, 0, 1)

@@ -18,6 +18,7 @@ import torch.nn.functional as F
 from faceattend.batching import run_padded
 from faceattend.device import pick_device
 from faceattend.embed.mobilenet import INPUT_SIZE, MobileFaceNet, fuse_for_inference, load_sface
+from faceattend.errors import UserError
 
 #: Name recorded with every stored embedding made by the stock weights, so embeddings of a
 #: fine-tuned model (named after its weights file) are never compared with these.
@@ -43,7 +44,8 @@ class FaceEmbedder:
         self.device = device
         self.flip = flip
         self.dim: int = net.fc.out_features
-        self._infer = fuse_for_inference(self.net).to(memory_format=torch.channels_last)
+        # torch's stubs lack Module.to(memory_format=...), which exists at run time.
+        self._infer = fuse_for_inference(self.net).to(memory_format=torch.channels_last)  # type: ignore[call-overload]
 
     def embed(self, crops: np.ndarray) -> np.ndarray:
         """(N, 112, 112, 3) uint8 RGB aligned crops -> (N, dim) float32, each row unit length."""
@@ -89,6 +91,6 @@ def load_embedder(
         try:
             net.load_state_dict(state)
         except RuntimeError as exc:
-            raise ValueError(f"{weights} does not hold MobileFaceNet weights: {exc}") from exc
+            raise UserError(f"{weights} does not hold MobileFaceNet weights: {exc}") from exc
         name = weights.stem
     return FaceEmbedder(net, name, dev, flip)

@@ -132,12 +132,9 @@ def _bn_affine(bn: nn.BatchNorm1d | nn.BatchNorm2d) -> tuple[torch.Tensor, torch
 def _fuse_layer(layer: ConvBNPReLU) -> nn.Sequential:
     conv = layer.conv
     a, b = _bn_affine(layer.bn)
-    fused = nn.Conv2d(
-        conv.in_channels, conv.out_channels, conv.kernel_size, conv.stride, conv.padding,
-        groups=conv.groups, bias=True,
-    )
-    fused.weight.data = (conv.weight.double() * a.view(-1, 1, 1, 1)).float()
-    fused.bias.data = b.float()
+    fused = copy.deepcopy(conv)  # same geometry (kernel, stride, padding, groups), plus a bias
+    fused.weight = nn.Parameter((conv.weight.double() * a.view(-1, 1, 1, 1)).float())
+    fused.bias = nn.Parameter(b.float())
     return nn.Sequential(fused, copy.deepcopy(layer.act))
 
 
@@ -153,12 +150,18 @@ def _fuse_head(net: MobileFaceNet) -> nn.Linear:
     return fc
 
 
+def _blocks(net: MobileFaceNet) -> list[DepthwiseSeparable]:
+    blocks = [blk for blk in net.blocks if isinstance(blk, DepthwiseSeparable)]
+    assert len(blocks) == len(net.blocks)
+    return blocks
+
+
 @torch.no_grad()
 def fuse_for_inference(net: MobileFaceNet) -> FusedMobileFaceNet:
     """A folded, eval-mode copy of ``net`` on the same device; ``net`` itself is untouched."""
     stem = _fuse_layer(net.stem)
     blocks = nn.Sequential(
-        *(nn.Sequential(_fuse_layer(blk.dw), _fuse_layer(blk.pw)) for blk in net.blocks)
+        *(nn.Sequential(_fuse_layer(blk.dw), _fuse_layer(blk.pw)) for blk in _blocks(net))
     )
     fused = FusedMobileFaceNet(stem, blocks, _fuse_head(net))
     device = net.fc.weight.device
@@ -215,7 +218,7 @@ def _onnx_tensors(path: Path) -> tuple[dict[str, np.ndarray], dict[str, list[int
             tensors[node.output[0]] = dequantize_linear(
                 ins[0], ins[1], zp, int(attrs.get("axis", 1)), int(attrs.get("block_size", 0))
             )
-        elif node.op_type == "Reshape" and all(i is not None for i in ins):
+        elif node.op_type == "Reshape" and len(ins) == 2 and ins[0] is not None and ins[1] is not None:
             tensors[node.output[0]] = ins[0].reshape([int(d) for d in ins[1]])
         elif node.op_type == "Conv":
             convs[node.name] = [
@@ -253,7 +256,8 @@ def convert_sface(path: Path) -> StateDict:
     reference = MobileFaceNet()
     state: StateDict = {}
     for onnx_prefix, key in _layer_names():
-        conv: nn.Conv2d = reference.get_submodule(f"{key}.conv")
+        conv = reference.get_submodule(f"{key}.conv")
+        assert isinstance(conv, nn.Conv2d)
         want = [conv.stride[0], conv.padding[0], conv.groups, conv.kernel_size[0]]
         got = convs.get(f"{onnx_prefix}_conv2d")
         if got != want:

@@ -21,8 +21,17 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import QEvent, QObject, QTimer, Signal
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (
-    QApplication, QDialog, QDialogButtonBox, QFormLayout, QHBoxLayout, QInputDialog, QLabel, QLineEdit,
-    QPushButton, QWidget,
+    QApplication,
+    QBoxLayout,
+    QDialog,
+    QDialogButtonBox,
+    QFormLayout,
+    QHBoxLayout,
+    QInputDialog,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QWidget,
 )
 
 from faceattend import admin
@@ -302,8 +311,10 @@ def install(window: MainWindow) -> AdminLock:
     minutes = float(getattr(window.settings, "admin_relock_minutes", 5.0))
     lock = AdminLock(lambda: window.store, minutes, window)
     window.lock_bar = LockBar(lock, window)
-    layout = window.centralWidget().layout()
-    layout.insertWidget(0, window.lock_bar)  # type: ignore[union-attr]
+    central = window.centralWidget()
+    layout = central.layout() if central is not None else None
+    assert isinstance(layout, QBoxLayout)
+    layout.insertWidget(0, window.lock_bar)
     window.people.guard = lock.require
     window.attendance.guard = lock.require
     window.people.retire = lambda names: _retire(window, names)

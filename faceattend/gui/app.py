@@ -1,20 +1,25 @@
-"""Starting the app: the Qt application, the icon, the settings, the main window."""
+"""Starting the app: the Qt application, the icon, the settings, the main window.
+
+Importing this module loads Qt but not numpy, OpenCV or torch (the faceattend modules are
+imported inside the functions), so that :func:`main` sets the process environment first.
+"""
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QAbstractButton, QApplication, QMessageBox
 
-from faceattend.config import Settings, SettingsError, SettingsFileError, database_problem, load_settings, save_settings
-from faceattend.paths import asset
-from faceattend.store import StoreError
+from faceattend.runtime import configure_process
+
+if TYPE_CHECKING:
+    from faceattend.config import Settings, SettingsFileError
 
 
 def share_cpu() -> None:
@@ -29,6 +34,8 @@ def share_cpu() -> None:
 
 
 def app_icon() -> QIcon:
+    from faceattend.paths import asset
+
     icon = QIcon()
     for name in ("faceattend.svg", "faceattend.png"):
         path = asset(name)
@@ -48,14 +55,10 @@ def application(argv: Sequence[str] = ()) -> QApplication:
     return app
 
 
-def _parse(argv: Sequence[str]) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="faceattend", description="The faceattend window.")
-    parser.add_argument("--source", help="camera number, video file or rtsp:// address to open first")
-    return parser.parse_known_args(list(argv))[0]
-
-
 def startup_settings() -> Settings | None:
     """The saved settings; when the file cannot be used, the user chooses (None: quit)."""
+    from faceattend.config import SettingsFileError, load_settings
+
     try:
         return load_settings()
     except SettingsFileError as error:
@@ -65,6 +68,8 @@ def startup_settings() -> Settings | None:
 def settings_box(error: SettingsFileError) -> tuple[QMessageBox, dict[QAbstractButton, Settings]]:
     """The question asked when the settings file cannot be used, and the settings each answer
     gives (Quit, the default button, gives none). The database is never switched unasked."""
+    from faceattend.config import Settings, database_problem
+
     box = QMessageBox(QMessageBox.Icon.Warning, "faceattend: settings", "The settings file cannot be used.")
     reasons = "\n".join(f"• {reason}" for reason in error.reasons)
     kept = f"A copy of it is kept in {error.kept}." if error.kept else "No copy of it could be kept."
@@ -89,9 +94,12 @@ def settings_box(error: SettingsFileError) -> tuple[QMessageBox, dict[QAbstractB
 
 
 def ask_about_settings(error: SettingsFileError) -> Settings | None:
+    from faceattend.config import SettingsError, save_settings
+
     box, answers = settings_box(error)
     box.exec()
-    chosen = answers.get(box.clickedButton())  # type: ignore[call-overload]
+    clicked = box.clickedButton()
+    chosen = answers.get(clicked) if clicked is not None else None
     if chosen is None:
         return None
     try:
@@ -103,17 +111,21 @@ def ask_about_settings(error: SettingsFileError) -> Settings | None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Open the window and run until it is closed; returns the exit status."""
+    """Open the window and run until it is closed; returns the exit status.
+
+    ``argv`` goes to Qt (e.g. ``-platform``); the source is the one in the settings.
+    """
+    configure_process()  # before application() loads torch and the window loads OpenCV
     argv = list(sys.argv[1:] if argv is None else argv)
-    args = _parse(argv)
     app = application(argv)
     from faceattend.gui.main_window import MainWindow
+    from faceattend.store import StoreError
 
     settings = startup_settings()
     if settings is None:
         return 1
     try:
-        window = MainWindow(settings, source=args.source)
+        window = MainWindow(settings)
     except StoreError as error:
         QMessageBox.critical(None, "faceattend", f"The database cannot be opened:\n{error}")
         return 1

@@ -14,14 +14,29 @@ from pathlib import Path
 from PySide6.QtCore import QDate, QDateTime, Qt, QTimer
 from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import (
-    QAbstractItemView, QComboBox, QDateEdit, QDateTimeEdit, QDialog, QDialogButtonBox, QFileDialog, QFormLayout,
-    QCheckBox, QHBoxLayout, QHeaderView, QInputDialog, QLabel, QLineEdit, QPushButton, QTableWidget,
-    QTableWidgetItem, QVBoxLayout, QWidget,
+    QAbstractItemView,
+    QCheckBox,
+    QComboBox,
+    QDateEdit,
+    QDateTimeEdit,
+    QDialog,
+    QDialogButtonBox,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QHeaderView,
+    QInputDialog,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
 )
 
 from faceattend.gui import qtutil
-from faceattend.store import CHECK_IN, CHECK_OUT, DayRow, Event, Store, StoreError
-from faceattend.store import attendance
+from faceattend.store import CHECK_IN, CHECK_OUT, DayRow, Event, Store, StoreError, attendance
 from faceattend.store.export import write_csv
 
 SUMMARY_COLUMNS = ["Date", "Name", "ID", "Group", "First check-in", "Last check-out", "Status"]
@@ -141,7 +156,9 @@ class AttendancePanel(QWidget):
         self.refresh()
 
     def date_range(self) -> tuple[date, date]:
-        return self.first.date().toPython(), self.last.date().toPython()
+        first, last = self.first.date().toPython(), self.last.date().toPython()
+        assert isinstance(first, date) and isinstance(last, date)
+        return first, last
 
     def set_range(self, first: date, last: date) -> None:
         for edit, value in ((self.first, first), (self.last, last)):
@@ -271,6 +288,7 @@ class AttendancePanel(QWidget):
         dialog = ManualRecordDialog(self.store, self.date_range()[1], self)
         if dialog.exec() == QDialog.DialogCode.Accepted:
             at = dialog.time.dateTime().toPython()
+            assert isinstance(at, datetime)
             self.add_record(int(dialog.person.currentData()), dialog.kind.currentText(), dialog.reason.text(), at)
 
     def _ask_remove(self) -> None:

@@ -8,7 +8,7 @@ from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QComboBox, QFileDialog, QHBoxLayout, QInputDialog, QLabel, QPushButton, QWidget
 
 from faceattend.camera import STREAM_SCHEMES, list_cameras
-from faceattend.gui.workers import JobThread
+from faceattend.gui.workers import Worker
 
 VIDEO_FILE = "__video_file__"
 STREAM = "__stream__"
@@ -42,7 +42,7 @@ class CameraBar(QWidget):
         layout.addWidget(self.refresh_button)
         self._current = current
         self._cameras: list[int] = []
-        self._probe: JobThread | None = None
+        self._probe: Worker | None = None
         self._fill()
         self.combo.activated.connect(self._activated)
         self.refresh_button.clicked.connect(self.find_cameras)
@@ -55,11 +55,12 @@ class CameraBar(QWidget):
         self._fill()
 
     def find_cameras(self) -> None:
-        """Probe cameras in a thread (on Windows opening each index can take a second)."""
+        """Probe cameras in a thread (on Windows opening each index can take a second); the list
+        is filled when the answer comes. At quit the probe is cancelled: its answer is dropped."""
         if self._probe is not None and self._probe.isRunning():
             return
         self.refresh_button.setEnabled(False)
-        self._probe = JobThread(list_cameras, self)
+        self._probe = Worker(lambda _token, _report: list_cameras())
         self._probe.done.connect(self._found)
         self._probe.failed.connect(lambda _message: self.refresh_button.setEnabled(True))
         self._probe.start()
@@ -97,7 +98,3 @@ class CameraBar(QWidget):
             return
         self.set_current(spec)
         self.chosen.emit(spec)
-
-    def shutdown(self) -> None:
-        if self._probe is not None:
-            self._probe.wait(5000)

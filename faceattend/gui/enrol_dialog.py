@@ -11,20 +11,35 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
-from PySide6.QtCore import QObject, QSize, QThread, Signal
+from PySide6.QtCore import QSize, Signal
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import (
-    QComboBox, QDialog, QDialogButtonBox, QFileDialog, QFormLayout, QHBoxLayout, QLabel, QLineEdit,
-    QListView, QListWidget, QListWidgetItem, QProgressBar, QPushButton, QVBoxLayout, QWidget,
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QListView,
+    QListWidget,
+    QListWidgetItem,
+    QProgressBar,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
 )
 
+from faceattend.cancel import CancelToken
 from faceattend.enrol import Candidate, look_alike, photo_candidate, save_face
+from faceattend.frames import FrameSlot
 from faceattend.gui import qtutil
 from faceattend.gui.quality import MIN_ENROL_FACE, judge
-from faceattend.gui.workers import FrameSlot, JobThread, stop_thread
+from faceattend.gui.workers import Report, Worker
 from faceattend.images import ImageError
 from faceattend.pipeline import FaceCountError, Recognizer
 from faceattend.quality import Quality
@@ -37,47 +52,37 @@ PHOTO_FILTER = "Images (*.jpg *.jpeg *.png *.bmp *.pgm *.gif *.tif *.tiff *.webp
 CAPTURE_SPACING_S = 0.4
 
 
-class SampleCollector(QThread):
-    """Looks at the newest live frames and keeps the good ones, until ``wanted`` are collected."""
-
-    sample = Signal(object)  # Face
-    hint = Signal(str)
-
-    def __init__(self, recognizer: Recognizer, lock: threading.Lock, slot: FrameSlot, wanted: int,
-                 min_size: int, parent: QObject | None = None) -> None:
-        super().__init__(parent)
-        self._recognizer, self._lock, self._slot = recognizer, lock, slot
-        self._wanted, self._min_size = wanted, min_size
-        self._stop = threading.Event()
-
-    def stop(self) -> None:
-        self._stop.set()
-
-    def run(self) -> None:
-        seq, collected, last = self._slot.latest()[0], 0, 0.0
-        self.hint.emit("waiting for pictures from the camera…")
-        while not self._stop.is_set() and collected < self._wanted:
-            got = self._slot.wait_newer(seq, 0.2)
-            if got is None:
-                continue
-            seq, frame = got
-            if time.monotonic() - last < CAPTURE_SPACING_S:
-                continue
-            with self._lock:
-                faces = self._recognizer.faces(frame)
-            verdict = judge(faces, self._min_size)
-            if not verdict.ok:
-                self.hint.emit(verdict.reason)
-                continue
-            collected, last = collected + 1, time.monotonic()
-            self.sample.emit(faces[0])
-            self.hint.emit("")
+def collect_samples(recognizer: Recognizer, lock: threading.Lock, slot: FrameSlot, wanted: int, min_size: int,
+                    token: CancelToken, report: Report) -> int:
+    """Look at the newest live frames and report each good face (a Face) until ``wanted`` are
+    collected; hints (str) say why a frame was not taken. Checks the token on every frame."""
+    seq, collected, last = slot.latest()[0], 0, 0.0
+    report("waiting for pictures from the camera…")
+    while not token.cancelled and collected < wanted:
+        got = slot.wait_newer(seq, 0.2)
+        if got is None:
+            continue
+        seq, frame = got
+        if time.monotonic() - last < CAPTURE_SPACING_S:
+            continue
+        with lock:
+            faces = recognizer.faces(frame)
+        verdict = judge(faces, min_size)
+        if not verdict.ok:
+            report(verdict.reason)
+            continue
+        collected, last = collected + 1, time.monotonic()
+        report(faces[0])
+        report("")
+    return collected
 
 
 def faces_from_photos(recognizer: Recognizer, lock: threading.Lock, paths: Sequence[Path],
-                      report: Callable[[object], None]) -> None:
-    """Each photo's face with its quality (a Candidate), or why it was refused, one photo at a time."""
+                      token: CancelToken, report: Report) -> None:
+    """Each photo's face with its quality (a Candidate), or why it was refused, one photo at a
+    time; stops between photos once cancelled."""
     for path in paths:
+        token.raise_if_cancelled()
         try:
             with lock:
                 candidate = photo_candidate(recognizer, Path(path))
@@ -100,8 +105,8 @@ class EnrolDialog(QDialog):
         self.wanted, self.min_size = wanted, min_size
         self.samples: list[tuple[Face, str]] = []
         self.weak: dict[int, str] = {}  # id(face) -> why the sample is weak
-        self._collector: SampleCollector | None = None
-        self._photo_jobs: list[JobThread] = []
+        self._collector: Worker | None = None
+        self._photo_jobs: list[Worker] = []
         self._build()
         self._fill_people(person_id)
         self._update()
@@ -188,23 +193,31 @@ class EnrolDialog(QDialog):
             self.show_message(f"This face looks like {other[0]} (similarity {other[1]:.2f}), who is already enrolled.")
         self._update()
 
-    def add_photos(self, paths: Sequence[Path | str]) -> JobThread:
+    def add_photos(self, paths: Sequence[Path | str]) -> Worker:
         """Detect the face of each photo in a thread; refused photos are named in the message."""
-        job = JobThread(lambda report: faces_from_photos(self.recognizer, self.lock, [Path(p) for p in paths], report),
-                        self, with_progress=True)
+        recognizer, lock, files = self.recognizer, self.lock, [Path(p) for p in paths]
+        job = Worker(lambda token, report: faces_from_photos(recognizer, lock, files, token, report))
         job.progress.connect(self._photo_done)
         job.failed.connect(self.show_message)
         self._photo_jobs.append(job)
         self.hint_label.setText(f"Looking for the face in {len(paths)} photo(s)…")
-        job.finished.connect(lambda: self.hint_label.setText(""))
+        job.done.connect(self._photos_read)
+        job.failed.connect(self._photos_read)
         job.start()
         return job
 
     def busy(self) -> bool:
-        return any(job.isRunning() for job in self._photo_jobs)
+        """Photos are still being read (a job has not delivered its last face yet)."""
+        return bool(self._photo_jobs)
+
+    def _photos_read(self, _outcome: object) -> None:
+        self._photo_jobs = [job for job in self._photo_jobs if job is not self.sender()]
+        if not self._photo_jobs:
+            self.hint_label.setText("")
 
     def _photo_done(self, item: object) -> None:
-        path, outcome = item  # type: ignore[misc]
+        assert isinstance(item, tuple)
+        path, outcome = item
         if isinstance(outcome, Candidate):
             self.add_face(outcome.face, path, outcome.quality)
         else:
@@ -226,18 +239,33 @@ class EnrolDialog(QDialog):
         if on and self.slot is not None:
             self.show_message("")
             wanted = max(1, self.wanted - len(self.samples))
-            self._collector = SampleCollector(self.recognizer, self.lock, self.slot, wanted, self.min_size, self)
-            self._collector.sample.connect(lambda face: self.add_face(face, "camera"))
-            self._collector.hint.connect(self.hint_label.setText)
-            self._collector.finished.connect(lambda: self.capture_button.setChecked(False))
+            recognizer, lock, slot, min_size = self.recognizer, self.lock, self.slot, self.min_size
+            self._collector = Worker(lambda token, report: collect_samples(recognizer, lock, slot, wanted, min_size,
+                                                                           token, report))
+            self._collector.progress.connect(self._collected)
+            self._collector.done.connect(self._capture_complete)
             self._collector.start()
             self.capture_button.setText("Stop capturing")
         else:
-            stop_thread(self._collector)
-            self._collector = None
+            self._stop_capture()
             self.capture_button.setText("Capture from camera")
             self.hint_label.setText("")
         self._update()
+
+    def _capture_complete(self, _count: object) -> None:
+        self.capture_button.setChecked(False)
+
+    def _collected(self, item: object) -> None:
+        if isinstance(item, Face):
+            self.add_face(item, "camera")
+        else:
+            self.hint_label.setText(str(item))
+
+    def _stop_capture(self) -> None:
+        """Cancel the collector without waiting: it ends after the frame it is looking at."""
+        if self._collector is not None:
+            self._collector.cancel()
+            self._collector = None
 
     def show_message(self, text: str) -> None:
         self.message.setText(text)
@@ -286,7 +314,7 @@ class EnrolDialog(QDialog):
         except StoreError as error:
             self.show_message(str(error))
             return False
-        stop_thread(self._collector)
+        self._stop_capture()
         self.enrolled.emit(pid, self.store.person(pid).name, len(self.samples))
         self.accept()
         return True
@@ -304,8 +332,11 @@ class EnrolDialog(QDialog):
                           f"recognised:\n{reasons}\n\nA sharp, frontal photo with some space around the face, "
                           "or a capture from the camera, works better. Save these anyway?")
 
-    def done(self, result: int) -> None:  # noqa: D102 (Qt's name): stop the threads however it closes
-        stop_thread(self._collector)
+    def done(self, result: int) -> None:  # noqa: D102 (Qt's name)
+        """However it closes: cancel the capture and the photo jobs and close at once; they end
+        in the background and what they still find is dropped."""
+        self._stop_capture()
         for job in self._photo_jobs:
-            job.wait(30000)
+            job.cancel()
+        self._photo_jobs = []
         super().done(result)

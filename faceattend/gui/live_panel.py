@@ -10,21 +10,26 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QResizeEvent
 from PySide6.QtWidgets import (
-    QCheckBox, QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QPushButton, QVBoxLayout, QWidget,
+    QCheckBox,
+    QHBoxLayout,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
 )
 
 from faceattend.config import Settings
 from faceattend.gui.qtutil import Toast
 from faceattend.gui.video_view import OVERLAY_MAX_AGE_S, VideoView
 from faceattend.live import AutoCheckin, TrackedFace
-from faceattend.store import CHECK_IN, Event, Store, StoreError
-from faceattend.store import attendance
-
+from faceattend.store import CHECK_IN, Event, Store, StoreError, attendance
 
 #: Seconds between automatic attempts while the store refuses writes (a busy or full database).
 AUTO_RETRY_S = 1.0
@@ -58,8 +63,8 @@ class LivePanel(QWidget):
         self._faces_time = 0.0
         self._retry_at = 0.0  # after a failed write, automatic check-in waits until then (no retry per frame)
         self.auto_rules = AutoCheckin.from_settings(settings, self.cooldown())
-        self.screen = ViewWithToast()
-        self.view, self.toast = self.screen.view, self.screen.toast
+        self.picture = ViewWithToast()  # not ``screen``: that name is QWidget.screen()
+        self.view, self.toast = self.picture.view, self.picture.toast
         self.present = QListWidget()
         self.present.setToolTip("Select one person to check in only them")
         self.checkin_button = QPushButton("Check in")
@@ -90,7 +95,7 @@ class LivePanel(QWidget):
         column.setLayout(side)
         column.setFixedWidth(260)
         layout = QHBoxLayout(self)
-        layout.addWidget(self.screen, 1)
+        layout.addWidget(self.picture, 1)
         layout.addWidget(column)
 
     def cooldown(self) -> timedelta:
@@ -171,7 +176,7 @@ class LivePanel(QWidget):
             self._retry_at = time.monotonic() + AUTO_RETRY_S
             return None
         if kind == CHECK_IN:  # committed (or refused within the cooldown): no automatic retry until it ends
-            self.auto_rules.recorded(pid, event.time if event is not None else datetime.now(timezone.utc))
+            self.auto_rules.recorded(pid, event.time if event is not None else datetime.now(UTC))
         verb = "checked in" if kind == CHECK_IN else "checked out"
         if event is None:
             self.toast.show_message(f"{face.match.label} was already {verb}", ok=False)

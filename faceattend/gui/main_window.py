@@ -2,12 +2,14 @@
 
 Threads: a capture thread per source (opens, reads and releases it), one recognition thread
 (newest frame only), a loader for the networks, and short jobs. The GUI thread owns one
-``Store`` for its own actions and never runs a network.
+``Store`` for its own actions, never runs a network and never waits for a thread: a switch of
+source or model stops the old thread and goes on; only quitting waits (``workers.finish_all``).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import sys
 import threading
 from collections.abc import Callable
 from functools import partial
@@ -18,6 +20,7 @@ from PySide6.QtWidgets import QDialog, QHBoxLayout, QLabel, QMainWindow, QPushBu
 
 from faceattend.camera import FrameSource, hide_password, open_source
 from faceattend.config import Settings, SettingsError, camera_problem, cuda_problem, save_settings
+from faceattend.frames import FrameSlot
 from faceattend.gui import admin_lock, qtutil
 from faceattend.gui.attendance_panel import AttendancePanel
 from faceattend.gui.camera_bar import CameraBar, describe
@@ -27,7 +30,7 @@ from faceattend.gui.people_panel import PeoplePanel
 from faceattend.gui.quality import MIN_ENROL_FACE
 from faceattend.gui.settings_dialog import SettingsDialog, enrol_samples
 from faceattend.gui.stall import StallMonitor
-from faceattend.gui.workers import CaptureThread, FrameSlot, JobThread, RecognitionThread, stop_thread
+from faceattend.gui.workers import CaptureThread, RecognitionThread, Worker, finish_all
 from faceattend.pipeline import ACTIVE_MODEL_KEY, Recognizer, load_recognizer
 from faceattend.store import Store, StoreError
 
@@ -37,6 +40,8 @@ PICK_ANOTHER = "Choose another camera, a video file or a network stream in the l
 
 class MainWindow(QMainWindow):
     """``recognizer`` and ``source`` may be injected (tests, benchmarks); else they are built here."""
+
+    lock_bar: admin_lock.LockBar  # set by admin_lock.install
 
     def __init__(self, settings: Settings, recognizer: Recognizer | None = None, source: SourceArg | None = None,
                  store: Store | None = None, parent: QWidget | None = None) -> None:
@@ -48,8 +53,7 @@ class MainWindow(QMainWindow):
         self.slot = FrameSlot()
         self.capture: CaptureThread | None = None
         self.recognition: RecognitionThread | None = None
-        self.loader: JobThread | None = None
-        self._loaders: list[JobThread] = []  # all, so shutdown can wait for each
+        self.loader: Worker | None = None
         self.latency_ms = 0.0
         self.source_description = ""
         self.source_ok = False
@@ -124,8 +128,9 @@ class MainWindow(QMainWindow):
         """Build the networks in a thread (seconds); the live view runs meanwhile."""
         self.statusBar().showMessage("Loading the face models…")
         settings, model = self.settings, self.store.get_meta(ACTIVE_MODEL_KEY)
-        self.loader = JobThread(lambda: load_recognizer(settings, model), self)
-        self._loaders.append(self.loader)
+        if self.loader is not None:
+            self.loader.cancel()  # overtaken: its networks are never used
+        self.loader = Worker(lambda _token, _report: load_recognizer(settings, model))
         self.loader.done.connect(self._recognizer_ready)
         self.loader.failed.connect(self._recognizer_failed)
         self.loader.start()
@@ -136,13 +141,14 @@ class MainWindow(QMainWindow):
 
     def _recognizer_ready(self, recognizer: object) -> None:
         assert isinstance(recognizer, Recognizer)
-        if self._closed or (self.sender() is not None and self.sender() is not self.loader):
-            return  # closing, or an older load overtaken by a newer one
-        stop_thread(self.recognition)
+        if self._closed:
+            return
+        if self.recognition is not None:
+            self.recognition.stop()  # ends after its current frame; its results are ignored
         self.recognizer = recognizer
         self.apply_recognition_settings()
         self.refresh_gallery()
-        self.recognition = RecognitionThread(recognizer, self.lock, self.slot, self)
+        self.recognition = RecognitionThread(recognizer, self.lock, self.slot)
         self.recognition.result.connect(partial(self._on_result, self.recognition))
         self.recognition.error.connect(self.statusBar().showMessage)
         self.recognition.start()
@@ -156,7 +162,7 @@ class MainWindow(QMainWindow):
 
     def _check_device(self, recognizer: Recognizer) -> None:
         """Say so when the settings ask for CUDA and the networks run on the CPU instead."""
-        device = str(getattr(recognizer.embedder, "device", "cpu"))
+        device = str(recognizer.embedder.device)
         if self.settings.device != "cuda" or device.startswith("cuda") or self._cuda_told:
             return
         self._cuda_told = True  # once per window, not after every model reload
@@ -192,25 +198,23 @@ class MainWindow(QMainWindow):
 
     # -- source ----------------------------------------------------------------------------
     def open_source(self, source: SourceArg) -> None:
-        """Switch to a camera spec ("0", a file, rtsp://…), a FrameSource, or a function opening one."""
-        stop_thread(self.capture, 6000)
+        """Switch to a camera spec ("0", a file, rtsp://…), a FrameSource, or a function opening one.
+
+        Returns at once: the old capture is told to stop, and the new one opens the source in its
+        own thread once the old one has let go of its device; frames and errors come by signal."""
+        previous = self.capture
+        if previous is not None:
+            previous.stop()
         self.slot.clear()
         self.source_ok = False
         self.live.clear_faces()
         if self.recognition is not None:
             self.recognition.reset()
+        opener, self.source_description = source_opener(source)
         if isinstance(source, str):
-            spec = source
-            opener: Callable[[], FrameSource] = lambda: open_source(spec, realtime=True, loop=True)  # noqa: E731
-            self.source_description = describe(spec)
-            self.camera_bar.set_current(spec)
-        elif callable(source) and not hasattr(source, "read"):
-            opener, self.source_description = source, "camera"
-        else:
-            given = source
-            opener, self.source_description = (lambda: given), str(getattr(given, "description", "camera"))
+            self.camera_bar.set_current(source)
         self.live.view.set_message(f"Opening {self.source_description}…")
-        self.capture = CaptureThread(opener, self.slot, self)
+        self.capture = CaptureThread(opener, self.slot, previous.released if previous is not None else None)
         self.capture.opened.connect(partial(self._source_opened, self.capture))
         self.capture.failed.connect(partial(self._source_failed, self.capture))
         self.capture.frame_ready.connect(partial(self._show_frame, self.capture))
@@ -253,7 +257,7 @@ class MainWindow(QMainWindow):
     def update_status(self) -> None:
         device = "loading models"
         if self.recognizer is not None:
-            device = str(getattr(self.recognizer.embedder, "device", "cpu")).split(":")[0].upper()
+            device = str(self.recognizer.embedder.device).split(":")[0].upper()
         parts = [f"{self.live.view.display_fps():.1f} fps shown",
                  f"recognition {self.latency_ms:.0f} ms" if self.latency_ms else "recognition –",
                  device, self.source_description]
@@ -348,10 +352,11 @@ class MainWindow(QMainWindow):
         def shown(name: str, value: object) -> object:
             return hide_password(str(value)) if name == "camera" else value
 
-        changed = {field.name: {"from": shown(field.name, getattr(old, field.name)),
-                                "to": shown(field.name, getattr(new, field.name))}
-                   for field in dataclasses.fields(Settings)
-                   if field.name != "extra" and getattr(old, field.name) != getattr(new, field.name)}
+        changed: dict[str, object] = {
+            field.name: {"from": shown(field.name, getattr(old, field.name)),
+                         "to": shown(field.name, getattr(new, field.name))}
+            for field in dataclasses.fields(Settings)
+            if field.name != "extra" and getattr(old, field.name) != getattr(new, field.name)}
         if not changed or self.store.read_only is not None:
             return
         try:
@@ -367,7 +372,10 @@ class MainWindow(QMainWindow):
 
     # -- shutdown --------------------------------------------------------------------------
     def shutdown(self) -> None:
-        """Stop every thread, then close the database (each check-in is committed already)."""
+        """Stop every thread, then close the database (each check-in is committed already).
+
+        The one place the GUI thread waits for threads (bounded, after cancelling them): the
+        process must not exit under a running thread, nor close the database under a job."""
         if self._closed:
             return
         self._closed = True
@@ -377,11 +385,8 @@ class MainWindow(QMainWindow):
         for dialog in self.findChildren(QDialog):
             dialog.reject()  # the enrol dialog and the training wizard stop their threads
         self.slot.close()
-        stop_thread(self.capture, 6000)
-        stop_thread(self.recognition, 10000)
-        for loader in self._loaders:
-            loader.wait(60000)
-        self.camera_bar.shutdown()
+        if not finish_all():
+            print("faceattend: a thread did not stop within a minute at quit", file=sys.stderr)
         self.store.close()
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 (Qt's name)
@@ -392,6 +397,16 @@ class MainWindow(QMainWindow):
         super().closeEvent(event)
 
 
+def source_opener(source: SourceArg) -> tuple[Callable[[], FrameSource], str]:
+    """A function that opens ``source`` (run in the capture thread), and how the source reads."""
+    if isinstance(source, str):
+        return (lambda: open_source(source, realtime=True, loop=True)), describe(source)
+    if isinstance(source, FrameSource):  # already open
+        given = source
+        return (lambda: given), str(getattr(given, "description", "camera"))
+    return source, "camera"
+
+
 def recognition_change(recognizer: Recognizer, settings: Settings) -> Callable[[], None]:
     """A function that gives ``recognizer`` the settings' threshold, minimum face size and detector
     step (values copied now, so later edits of ``settings`` do not leak in)."""
@@ -399,9 +414,6 @@ def recognition_change(recognizer: Recognizer, settings: Settings) -> Callable[[
 
     def change() -> None:
         recognizer.threshold = threshold
-        detector = recognizer.detector
-        if hasattr(detector, "min_face_size"):
-            detector.min_face_size = min_face
-        if hasattr(detector, "scale_factor"):
-            detector.scale_factor = step
+        recognizer.detector.min_face_size = min_face
+        recognizer.detector.scale_factor = step
     return change

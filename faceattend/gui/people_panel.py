@@ -15,8 +15,18 @@ import numpy as np
 from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import (
-    QFileDialog, QHBoxLayout, QInputDialog, QLabel, QListView, QListWidget, QListWidgetItem, QMessageBox,
-    QPushButton, QSplitter, QVBoxLayout, QWidget,
+    QFileDialog,
+    QHBoxLayout,
+    QInputDialog,
+    QLabel,
+    QListView,
+    QListWidget,
+    QListWidgetItem,
+    QMessageBox,
+    QPushButton,
+    QSplitter,
+    QVBoxLayout,
+    QWidget,
 )
 
 from faceattend import privacy
@@ -186,7 +196,11 @@ class PeoplePanel(QWidget):
             person_id, external_id.strip() or None, group.strip() or None))
 
     def remove_samples(self, sample_ids: list[int]) -> bool:
-        return self._edit("Removing samples", lambda: [self.store.remove_sample(i) for i in sample_ids])
+        def remove() -> None:
+            for sample_id in sample_ids:
+                self.store.remove_sample(sample_id)
+
+        return self._edit("Removing samples", remove)
 
     def delete(self, person_id: int, mode: str = "erase") -> bool:
         """Archive or erase a person, then retire the fine-tuned models trained on their face."""
@@ -218,7 +232,7 @@ class PeoplePanel(QWidget):
         if not self.guard(what):
             return False
         try:
-            action()  # type: ignore[operator]
+            action()
         except StoreError as error:
             qtutil.inform(self, "Cannot do that", str(error), error=True)
             return False

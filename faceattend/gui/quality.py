@@ -5,5 +5,13 @@ window's capture code."""
 from __future__ import annotations
 
 from faceattend.quality import (  # noqa: F401  (re-exported)
-    MAX_ROLL, MAX_YAW, MIN_ENROL_FACE, MIN_SHARPNESS, Verdict, assess, judge, sharpness, yaw_and_roll,
+    MAX_ROLL,
+    MAX_YAW,
+    MIN_ENROL_FACE,
+    MIN_SHARPNESS,
+    Verdict,
+    assess,
+    judge,
+    sharpness,
+    yaw_and_roll,
 )

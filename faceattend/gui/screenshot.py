@@ -52,6 +52,7 @@ def _shoot(video: Path, photo: Path, output: Path, timeout: float, tabs: bool = 
     from faceattend.store import Store
 
     app = QApplication.instance() or QApplication(["faceattend"])
+    assert isinstance(app, QApplication)
     app.setWindowIcon(app_icon())
     share_cpu()
     settings = Settings()

@@ -12,12 +12,29 @@ import dataclasses
 from pathlib import Path
 
 from PySide6.QtWidgets import (
-    QCheckBox, QComboBox, QDialog, QDialogButtonBox, QDoubleSpinBox, QFileDialog, QFormLayout,
-    QHBoxLayout, QLabel, QLineEdit, QPushButton, QSpinBox, QWidget,
+    QCheckBox,
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QDoubleSpinBox,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QSpinBox,
+    QWidget,
 )
 
 from faceattend.config import (
-    DEVICES, RANGES, Settings, camera_problem, cuda_problem, data_folder_problem, problems,
+    DEVICES,
+    RANGES,
+    Settings,
+    camera_problem,
+    cuda_problem,
+    data_folder_problem,
+    problems,
 )
 from faceattend.gui import qtutil
 
@@ -168,9 +185,9 @@ class SettingsDialog(QDialog):
             database = str(folder / "faceattend.db")
         return dataclasses.replace(
             self.original, camera=self.camera.text().strip() or self.original.camera,
-            threshold=round(self.threshold.value(), 3), min_face_size=self.min_face.value(),
+            threshold=round(self.threshold.value(), 3), min_face_size=int(self.min_face.value()),
             scale_factor=round(self.scale.value(), 3),
-            auto_checkin=self.auto.isChecked(), auto_checkin_frames=self.frames.value(),
+            auto_checkin=self.auto.isChecked(), auto_checkin_frames=int(self.frames.value()),
             cooldown_minutes=self.cooldown.value(), device=self.device.currentText(),
             database=database, extra=extra, admin_relock_minutes=float(self.relock.value()),
             retention_months=int(self.retention.value()), retention_drop_crops=self.drop_crops.isChecked(),

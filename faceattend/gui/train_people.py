@@ -12,8 +12,15 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QIcon, QImage, QPixmap
 from PySide6.QtWidgets import (
-    QComboBox, QHBoxLayout, QLabel, QProgressBar, QPushButton, QTreeWidget, QTreeWidgetItem,
-    QVBoxLayout, QWizardPage,
+    QComboBox,
+    QHBoxLayout,
+    QLabel,
+    QProgressBar,
+    QPushButton,
+    QTreeWidget,
+    QTreeWidgetItem,
+    QVBoxLayout,
+    QWizardPage,
 )
 
 from faceattend.store import Store
@@ -27,6 +34,11 @@ if TYPE_CHECKING:
 def _thumbnail(crop: object) -> QIcon:
     image = QImage(crop.data, 112, 112, 336, QImage.Format.Format_RGB888).copy()  # type: ignore[attr-defined]
     return QIcon(QPixmap.fromImage(image.scaled(48, 48)))
+
+
+def _children(item: QTreeWidgetItem) -> list[QTreeWidgetItem]:
+    children = [item.child(i) for i in range(item.childCount())]
+    return [child for child in children if child is not None]
 
 
 class PeoplePage(QWizardPage):
@@ -49,13 +61,14 @@ class PeoplePage(QWizardPage):
         self.switch.setToolTip("Re-embeds every enrolled sample with the chosen model; "
                                "no training. Use it to go back to an earlier model or the stock one.")
         self.switch.clicked.connect(lambda: self.w.switch_model(self.versions.currentData()))
-        self.bar = QProgressBar(visible=False)
+        self.bar = QProgressBar()
+        self.bar.setVisible(False)
         row = QHBoxLayout()
         for widget in (self.in_use, self.versions, self.switch):
             row.addWidget(widget)
         layout = QVBoxLayout(self)
-        for widget in (self.tree, self.summary):
-            layout.addWidget(widget)
+        layout.addWidget(self.tree)
+        layout.addWidget(self.summary)
         layout.addLayout(row)
         layout.addWidget(self.bar)
         self.tree.itemChanged.connect(self._changed)
@@ -106,8 +119,7 @@ class PeoplePage(QWizardPage):
             return
         item.setData(1, Qt.ItemDataRole.UserRole, True)
         with Store(self.w.settings.database_path()) as store:
-            for i in range(item.childCount()):
-                child = item.child(i)
+            for child in _children(item):
                 child.setIcon(0, _thumbnail(store.sample_crop(child.data(0, Qt.ItemDataRole.UserRole))))
 
     def _people(self) -> list[tuple[QTreeWidgetItem, list[int]]]:
@@ -115,8 +127,8 @@ class PeoplePage(QWizardPage):
         rows = []
         for i in range(self.tree.topLevelItemCount()):
             item = self.tree.topLevelItem(i)
-            children = [item.child(j) for j in range(item.childCount())]
-            rows.append((item, [c.data(0, Qt.ItemDataRole.UserRole) for c in children
+            assert item is not None
+            rows.append((item, [int(c.data(0, Qt.ItemDataRole.UserRole)) for c in _children(item)
                                 if c.checkState(0) == Qt.CheckState.Checked]))
         return rows
 

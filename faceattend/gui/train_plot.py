@@ -1,37 +1,17 @@
-"""Parts of the training wizard that know nothing of training: the live loss plot and the
-thread that runs a job reporting through a callback (turned into a queued signal).
+"""The training wizard's live loss plot; it knows nothing of training.
 
 Kept out of ``train_wizard`` so that module stays about the pages and their order.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
-from PySide6.QtCore import QPointF, QRectF, Qt, QThread, Signal
+from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QPainter, QPainterPath, QPen
 from PySide6.QtWidgets import QWidget
 
 from faceattend.train.engine import Progress
 
 PLOT_COLOURS = ["#1f77b4", "#d62728", "#9467bd", "#8c564b", "#e377c2"]
-
-
-class ReportThread(QThread):
-    """Runs ``job(emit)`` off the GUI thread; ``emit`` turns anything into a queued signal."""
-
-    report = Signal(object)
-    failed = Signal(str)
-
-    def __init__(self, job: Callable[[Callable[[object], None]], None], parent: QWidget) -> None:
-        super().__init__(parent)
-        self.job = job
-
-    def run(self) -> None:
-        try:
-            self.job(self.report.emit)
-        except Exception as error:  # shown to the user; the wizard stays usable
-            self.failed.emit(f"{type(error).__name__}: {error}")
 
 
 class LossPlot(QWidget):

@@ -6,33 +6,50 @@ Open it from the main window with::
     wizard.modelChanged.connect(self.reload_recognizer)   # the new active model's name
     wizard.open()
 
-All heavy work (reading crops, training, re-embedding) runs in a QThread that opens its own
-database connection; the engine (``faceattend.train``) knows nothing of Qt and reports through a
-generator whose reports are re-emitted as signals. The database and the model in use change
-only on Accept (or when the first page switches back to an earlier model); the candidate's file
-is written to the models folder when training ends and Discard, Cancel, Back or closing the
-window delete it.
+All heavy work (reading crops, training, re-embedding) runs in a worker (``gui.workers.Worker``)
+that opens its own database connection; the engine (``faceattend.train``) knows nothing of Qt
+and reports through a generator whose reports are re-emitted as signals. Cancel, Back and closing
+cancel the training and go on at once: it stops at its next batch, in the background. The
+database and the model in use change only on Accept (or when the first page switches back to an
+earlier model); the candidate's file is written to the models folder when training ends and
+Discard, Cancel, Back or closing the window delete it.
 """
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
-    QCheckBox, QComboBox, QDoubleSpinBox, QFileDialog, QFormLayout, QHBoxLayout, QLabel, QLineEdit,
-    QMessageBox, QProgressBar, QPushButton, QSpinBox, QTableWidget, QTableWidgetItem, QVBoxLayout,
-    QWidget, QWizard, QWizardPage,
+    QCheckBox,
+    QComboBox,
+    QDoubleSpinBox,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QMessageBox,
+    QProgressBar,
+    QPushButton,
+    QSpinBox,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+    QWizard,
+    QWizardPage,
 )
 
+from faceattend.cancel import CancelToken
 from faceattend.config import Settings
 from faceattend.gui.train_people import PeoplePage
-from faceattend.gui.train_plot import LossPlot, ReportThread
+from faceattend.gui.train_plot import LossPlot
+from faceattend.gui.workers import Job, Report, Worker
 from faceattend.store import Store
-from faceattend.train.engine import Progress, TrainOptions, Trainer
+from faceattend.train.engine import Progress, Trainer, TrainOptions, TrainResult
 from faceattend.train.metrics import Evaluation
 from faceattend.train.versions import ModelVersion, activate, discard_candidate, save_candidate
 
@@ -127,7 +144,8 @@ class TrainPage(QWizardPage):
         wizard.setButtonText(QWizard.WizardButton.CommitButton, "Results >")
         self.bar = QProgressBar()
         self.status = QLabel(wordWrap=True)
-        self.notes = QLabel(wordWrap=True, styleSheet="color: #b35900")
+        self.notes = QLabel(wordWrap=True)
+        self.notes.setStyleSheet("color: #b35900")
         self.plot = LossPlot()
         self.stop = QPushButton("Cancel training")
         self.stop.clicked.connect(self.w.cancel_training)
@@ -146,7 +164,7 @@ class TrainPage(QWizardPage):
         self.w.start_training()
 
     def cleanupPage(self) -> None:  # noqa: N802 - Back: stop training, forget its model
-        self.w._wait_worker()
+        self.w._cancel_worker()
         self.w._drop_candidate()
 
     def show_report(self, report: object) -> None:
@@ -187,7 +205,8 @@ class ResultsPage(QWizardPage):
         for column in (0, 1):
             self.table.setColumnWidth(column, 240)
         self.note = QLabel(wordWrap=True)
-        self.bar = QProgressBar(visible=False)
+        self.bar = QProgressBar()
+        self.bar.setVisible(False)
         layout = QVBoxLayout(self)
         for widget in (self.table, self.note, self.bar):
             layout.addWidget(widget)
@@ -197,7 +216,7 @@ class ResultsPage(QWizardPage):
         result = self.w.train_result
         if result is None:
             return
-        rows = list(zip(result.before.as_rows(), result.after.as_rows()))
+        rows = list(zip(result.before.as_rows(), result.after.as_rows(), strict=False))
         self.table.setRowCount(len(rows))
         for r, ((name, old), (_, new)) in enumerate(rows):
             for c, text in enumerate((name, old, new)):
@@ -208,7 +227,10 @@ class ResultsPage(QWizardPage):
             verdict.append(f"identification {100 * (a.identification - b.identification):+.1f} points")
         if a.false_accepts is not None and b.false_accepts is not None:
             verdict.append(f"false accepts {100 * (a.false_accepts - b.false_accepts):+.1f} points")
-        verdict.append(f"gap to the threshold {a.gap - b.gap:+.3f}")
+        if a.gap == a.gap and b.gap == b.gap:  # NaN: no held-out pair of two different people
+            verdict.append(f"gap to the threshold (closest held-out pair) {a.gap - b.gap:+.3f}")
+        else:
+            verdict.append("gap to the threshold n/a (no held-out photos of two different people)")
         name = self.w.candidate.name if self.w.candidate else "the new model"
         self.note.setText(
             f"Change: {', '.join(verdict)}.{advice(b, a)}"
@@ -244,9 +266,8 @@ class TrainWizard(QWizard):
         self.settings = settings
         self.base_options = base_options or TrainOptions()
         self.setWindowTitle("Train the recogniser")
-        self.cancel = threading.Event()
-        self.worker: ReportThread | None = None
-        self.train_result = None
+        self.worker: Worker | None = None
+        self.train_result: TrainResult | None = None
         self.candidate: ModelVersion | None = None
         self.accepted_model: str | None = None
         self.accepting = self.switching = False
@@ -275,51 +296,31 @@ class TrainWizard(QWizard):
         chosen, samples, _ = self.people.selection()
         options = self.options_page.options()
         folder = self.options_page.folder.text().strip()
-        settings, cancel = self.settings, self.cancel
-        cancel.clear()
         self._drop_candidate()
-
-        def job(emit: Callable[[object], None]) -> None:
-            from faceattend.train.sources import folder_faces, store_data
-
-            extra = None
-            if folder:
-                from faceattend.detect import load_detector
-
-                emit("reading the other faces…")
-                detector = load_detector(settings.min_face_size, settings.scale_factor, device=settings.device)
-                extra, _ = folder_faces(detector, Path(folder))
-            with Store(settings.database_path()) as store:
-                data = store_data(store, chosen, samples, extra=extra)
-            emit(data.notes)
-            for report in Trainer(data, options).run(cancel):
-                emit(report)
-                if report.result is not None:
-                    emit(save_candidate(report.result, settings))
-
-        self.worker = ReportThread(job, self)
-        self.worker.report.connect(self._on_report)
+        self.worker = Worker(training_job(self.settings, chosen, samples, options, folder), dropped=_discard_dropped)
+        self.worker.progress.connect(self._on_report)
         self.worker.failed.connect(lambda message: self.train_page.finish(False, f"Training failed: {message}"))
         self.worker.start()
 
     def _on_report(self, report: object) -> None:
         if isinstance(report, ModelVersion):
             self.candidate = report
-            self.train_page.finish(True, f"Done in {self.train_result.seconds:.0f} s. Press Results for the figures.")
+            seconds = self.train_result.seconds if self.train_result is not None else 0.0
+            self.train_page.finish(True, f"Done in {seconds:.0f} s. Press Results for the figures.")
             return
         if isinstance(report, Progress) and report.result is not None:
             self.train_result = report.result
-        if isinstance(report, Progress) and report.stage == "cancelled":
-            self.train_page.finish(False, report.message)
         self.train_page.show_report(report)
 
     def cancel_training(self) -> None:
-        self.cancel.set()
+        """Stop now: the run ends at its next batch in the background and nothing of it is kept."""
+        if self.worker is not None and self.worker.isRunning() and not self.worker.token.cancelled:
+            self._cancel_worker()
+            self.train_page.finish(False, "Training cancelled; nothing was saved.")
 
-    def _wait_worker(self) -> None:
-        if self.worker is not None and self.worker.isRunning():
-            self.cancel.set()
-            self.worker.wait()
+    def _cancel_worker(self) -> None:
+        if self.worker is not None:
+            self.worker.cancel()
 
     def _drop_candidate(self) -> None:
         """Delete the candidate unless it was accepted (then it is the active model)."""
@@ -335,7 +336,9 @@ class TrainWizard(QWizard):
         bar.setVisible(True)
         bar.setValue(0)
 
-        def job(emit: Callable[[object], None]) -> None:
+        def job(_token: CancelToken, emit: Report) -> None:
+            # Not cancellable on purpose: closing is refused until the switch ends (see done()),
+            # so that half a switch is never left behind.
             with Store(settings.database_path()) as store:
                 activate(store, settings, name, lambda done, total: emit((done, total)))
             emit(name)
@@ -354,8 +357,8 @@ class TrainWizard(QWizard):
             QMessageBox.warning(self, "Could not switch models", message)
             failed(message)
 
-        self.worker = ReportThread(job, self)
-        self.worker.report.connect(on_report)
+        self.worker = Worker(job)
+        self.worker.progress.connect(on_report)
         self.worker.failed.connect(on_failed)
         self.worker.start()
 
@@ -405,6 +408,42 @@ class TrainWizard(QWizard):
         if self.switching or (self.accepting and self.accepted_model is None
                               and result != QWizard.DialogCode.Accepted.value):
             return
-        self._wait_worker()
+        self._cancel_worker()
         self._drop_candidate()
         super().done(result)
+
+
+def training_job(settings: Settings, chosen: list[int], samples: list[int], options: TrainOptions,
+                 folder: str) -> Job:
+    """One training run as a worker job. Reports, in order: a status line (str), the data's notes
+    (list), the engine's Progress, and the saved candidate (ModelVersion). Checks the token
+    between steps and every 16 photos of ``folder``; the engine checks it every batch."""
+
+    def job(token: CancelToken, report: Report) -> None:
+        from faceattend.train.sources import folder_faces, store_data
+
+        extra = None
+        if folder:
+            from faceattend.detect import load_detector
+
+            report("reading the other faces…")
+            detector = load_detector(settings.min_face_size, settings.scale_factor, device=settings.device)
+            token.raise_if_cancelled()
+            extra, _ = folder_faces(detector, Path(folder), progress=lambda _done, _total: token.raise_if_cancelled())
+        token.raise_if_cancelled()
+        with Store(settings.database_path()) as store:
+            data = store_data(store, chosen, samples, extra=extra)
+        report(data.notes)
+        for progress in Trainer(data, options).run(token.event):
+            token.raise_if_cancelled()
+            report(progress)
+            if progress.result is not None:
+                report(save_candidate(progress.result, settings))
+
+    return job
+
+
+def _discard_dropped(value: object) -> None:
+    """A candidate saved just as its training was cancelled: nobody will Accept it, so delete it."""
+    if isinstance(value, ModelVersion):
+        discard_candidate(value)

@@ -1,8 +1,10 @@
-"""The window's threads: capture, recognition, model loading and one-off jobs.
+"""The window's threads: capture, recognition, and one-off jobs (:class:`Worker`).
 
-Nothing slow runs on the GUI thread. Frames travel through a :class:`FrameSlot` that holds only
-the newest frame: the recognition thread always works on the latest picture and never on a
-backlog, and the GUI is told "a new frame is there" at most once until it has taken it.
+Nothing slow runs on the GUI thread, and the GUI thread never waits for a thread except at quit
+(:func:`finish_all`): a thread that is no longer wanted is stopped (its job cancelled) and left to
+end on its own. Every thread here is a :class:`BackgroundThread`, kept alive until it has ended,
+so Qt never destroys a running thread. Frames travel through a :class:`FrameSlot` that holds only
+the newest frame.
 """
 
 from __future__ import annotations
@@ -12,14 +14,15 @@ import threading
 import time
 import traceback
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any
+from functools import partial
 
 import cv2
 import numpy as np
-from PySide6.QtCore import QObject, QThread, Signal
+from PySide6.QtCore import QThread, QTimer, Signal
 
 from faceattend.camera import CameraError, FrameSource
+from faceattend.cancel import Cancelled, CancelToken
+from faceattend.frames import FrameSlot
 from faceattend.live import LiveRecognizer
 from faceattend.pipeline import Recognizer
 
@@ -27,43 +30,97 @@ from faceattend.pipeline import Recognizer
 #: would otherwise make every detection several times slower and every repaint heavier.
 MAX_FRAME_SIDE = 1280
 
+#: Every started thread until it has ended: a QThread destroyed while it runs aborts the app.
+_ALIVE: set[BackgroundThread] = set()
 
-@dataclass
-class FrameSlot:
-    """The newest frame and its sequence number; older frames are simply overwritten."""
 
-    _cond: threading.Condition = field(default_factory=threading.Condition)
-    _seq: int = 0
-    _frame: np.ndarray | None = None
-    _closed: bool = False
+class BackgroundThread(QThread):
+    """A thread the GUI stops without waiting: ``stop()`` asks it to end, and it stays referenced
+    (here, not by a parent widget) until it has, however soon its owner forgets it."""
 
-    def put(self, frame: np.ndarray) -> int:
-        with self._cond:
-            self._seq += 1
-            self._frame = frame
-            self._cond.notify_all()
-            return self._seq
+    def __init__(self) -> None:
+        super().__init__()  # no parent: a closed dialog must not delete a thread still running
+        self.finished.connect(self._ended)  # runs on the GUI thread, after every queued result
 
-    def latest(self) -> tuple[int, np.ndarray | None]:
-        with self._cond:
-            return self._seq, self._frame
+    def stop(self) -> None:
+        raise NotImplementedError
 
-    def wait_newer(self, seq: int, timeout: float) -> tuple[int, np.ndarray] | None:
-        """The newest frame if it is newer than ``seq``, waiting up to ``timeout`` seconds."""
-        with self._cond:
-            self._cond.wait_for(lambda: self._closed or (self._seq > seq and self._frame is not None), timeout)
-            if self._closed or self._seq <= seq or self._frame is None:
-                return None
-            return self._seq, self._frame
+    def start(self, priority: QThread.Priority = QThread.Priority.InheritPriority) -> None:
+        _ALIVE.add(self)
+        super().start(priority)
 
-    def clear(self) -> None:
-        with self._cond:
-            self._frame = None
+    def _ended(self) -> None:
+        # Released on the next turn of the event loop, not inside this thread object's own slot.
+        QTimer.singleShot(0, partial(_ALIVE.discard, self))
 
-    def close(self) -> None:
-        with self._cond:
-            self._closed = True
-            self._cond.notify_all()
+
+def finish_all(timeout_s: float = 60.0) -> bool:
+    """At quit only: stop every thread and wait for them (bounded); True if all have ended.
+
+    The one place the GUI thread waits: the process must not exit under a running thread. A
+    cancelled job ends at its next check; a model load or a camera open cannot be interrupted,
+    hence the long bound.
+    """
+    threads = list(_ALIVE)
+    for thread in threads:
+        thread.stop()
+    deadline = time.monotonic() + timeout_s
+    return all(thread.wait(max(0, int(1000 * (deadline - time.monotonic())))) for thread in threads)
+
+
+Report = Callable[[object], None]
+#: A job: runs in the worker's thread, checks the token between steps, reports through the callback.
+Job = Callable[[CancelToken, Report], object]
+
+
+class Worker(BackgroundThread):
+    """Runs ``job(token, report)`` once, off the GUI thread; the one worker for one-off jobs.
+
+    ``done`` carries what the job returns, ``progress`` each value it reports, ``failed`` its
+    error; all arrive on the GUI thread. ``cancel()`` sets the token (the job stops at its next
+    check) and drops whatever the worker delivers afterwards: its owner has moved on or closed.
+    A dropped value that owns something (a file the job wrote) goes to ``dropped`` to be undone.
+    A QThread per job rather than the thread pool: jobs are few and long (seconds to minutes),
+    and each needs its own ``finished`` and ``isRunning``.
+    """
+
+    done = Signal(object)
+    progress = Signal(object)
+    failed = Signal(str)
+    _sent = Signal(str, object)  # (which signal, value), emitted in the job's thread
+
+    def __init__(self, job: Job, dropped: Report | None = None) -> None:
+        super().__init__()
+        self.token = CancelToken()
+        self._job, self._dropped = job, dropped
+        self._sent.connect(self._deliver)  # queued: the receiver (this object) lives on the GUI thread
+
+    def cancel(self) -> None:
+        self.token.cancel()
+
+    def stop(self) -> None:
+        self.cancel()
+
+    def run(self) -> None:
+        try:
+            value = self._job(self.token, partial(self._sent.emit, "progress"))
+        except Cancelled:
+            return
+        except Exception as error:  # shown to the user; the window stays usable
+            traceback.print_exc()
+            self._sent.emit("failed", str(error) or type(error).__name__)
+            return
+        self._sent.emit("done", value)
+
+    def _deliver(self, kind: str, value: object) -> None:
+        if self.token.cancelled:
+            if self._dropped is not None and kind != "failed":
+                self._dropped(value)
+            return
+        if kind == "failed":
+            self.failed.emit(str(value))
+        else:
+            (self.done if kind == "done" else self.progress).emit(value)
 
 
 def shrink(frame: np.ndarray, max_side: int = MAX_FRAME_SIDE) -> np.ndarray:
@@ -78,19 +135,25 @@ def shrink(frame: np.ndarray, max_side: int = MAX_FRAME_SIDE) -> np.ndarray:
 SourceOpener = Callable[[], FrameSource]
 
 
-class CaptureThread(QThread):
-    """Opens, reads and releases one source, all in this thread (camera drivers want that)."""
+class CaptureThread(BackgroundThread):
+    """Opens, reads and releases one source, all in this thread (camera drivers want that).
+
+    ``after``: the previous capture's ``released``. The source is opened only once that one has
+    let go of its device (the same camera cannot be opened twice), waiting here, not in the GUI.
+    """
 
     opened = Signal(str, float)  # description, fps
     failed = Signal(str)  # why the pictures stopped: a sentence for the window
     frame_ready = Signal()
 
-    def __init__(self, opener: SourceOpener, slot: FrameSlot, parent: QObject | None = None) -> None:
-        super().__init__(parent)
+    def __init__(self, opener: SourceOpener, slot: FrameSlot, after: threading.Event | None = None) -> None:
+        super().__init__()
         self._opener = opener
         self._slot = slot
+        self._after = after
         self._stop = threading.Event()
         self._pending = threading.Event()  # a frame_ready not yet taken by the GUI
+        self.released = threading.Event()  # set once this thread holds no source any more
         self.frames = 0
 
     def stop(self) -> None:
@@ -102,21 +165,33 @@ class CaptureThread(QThread):
 
     def run(self) -> None:
         try:
-            source = self._opener()
-        except CameraError as error:
-            self.failed.emit(str(error))
-            return
-        except Exception as error:  # a driver can fail in any way; the window must survive
-            self.failed.emit(f"the camera could not be opened: {error}")
-            return
-        failure = None
-        try:
-            self.opened.emit(source.description, float(source.fps))
-            failure = self._loop(source)
+            failure = self._open_and_read()
         finally:
-            source.close()
+            self.released.set()
         if failure is not None:  # said once the device is free, so the user can pick it again at once
             self.failed.emit(failure)
+
+    def _open_and_read(self) -> str | None:
+        """Wait for the previous capture, open, read until stopped; why the pictures stopped, if
+        they did without being asked (None when stopped)."""
+        while self._after is not None and not self._after.wait(0.1):
+            if self._stop.is_set():
+                return None
+        if self._stop.is_set():
+            return None
+        try:
+            source = self._opener()
+        except CameraError as error:
+            return str(error)
+        except Exception as error:  # a driver can fail in any way; the window must survive
+            return f"the camera could not be opened: {error}"
+        try:
+            if self._stop.is_set():  # switched away while it was opening
+                return None
+            self.opened.emit(source.description, float(source.fps))
+            return self._loop(source)
+        finally:
+            source.close()
 
     def _loop(self, source: FrameSource) -> str | None:
         """Hand frames to the slot until stopped (None) or the source fails (why)."""
@@ -131,6 +206,8 @@ class CaptureThread(QThread):
                 ended = bool(getattr(source, "ended", False))
                 why = "has ended" if ended else "stopped sending pictures (unplugged or switched off?)"
                 return f"{source.description} {why}"
+            if self._stop.is_set():  # a frame read after a switch must not reach the new source's viewers
+                return None
             self._slot.put(shrink(frame))
             self.frames += 1
             if not self._pending.is_set():
@@ -144,15 +221,14 @@ class CaptureThread(QThread):
         return None
 
 
-class RecognitionThread(QThread):
+class RecognitionThread(BackgroundThread):
     """Recognises the newest frame, again and again; stale frames are skipped, never queued."""
 
     result = Signal(object, float, int)  # list[TrackedFace], latency in ms, frame sequence number
     error = Signal(str)
 
-    def __init__(self, recognizer: Recognizer, lock: threading.Lock, slot: FrameSlot,
-                 parent: QObject | None = None) -> None:
-        super().__init__(parent)
+    def __init__(self, recognizer: Recognizer, lock: threading.Lock, slot: FrameSlot) -> None:
+        super().__init__()
         self.recognizer = recognizer
         self._lock = lock
         self._slot = slot
@@ -204,39 +280,3 @@ class RecognitionThread(QThread):
                 continue
             self.processed += 1
             self.result.emit(faces, (time.perf_counter() - started) * 1000.0, seq)
-
-
-class JobThread(QThread):
-    """Runs one function off the GUI thread; ``done`` carries its result, ``failed`` its error."""
-
-    done = Signal(object)
-    failed = Signal(str)
-    progress = Signal(object)
-
-    def __init__(self, job: Callable[..., Any], parent: QObject | None = None, with_progress: bool = False) -> None:
-        super().__init__(parent)
-        self._job = job
-        self._with_progress = with_progress
-        self.cancelled = threading.Event()
-
-    def run(self) -> None:
-        try:
-            value = self._job(self.progress.emit) if self._with_progress else self._job()
-        except Exception as error:
-            traceback.print_exc()
-            self.failed.emit(str(error) or type(error).__name__)
-            return
-        self.done.emit(value)
-
-
-def stop_thread(thread: QThread | None, timeout_ms: int = 8000) -> bool:
-    """Ask a worker to stop and wait for it; True if it has finished."""
-    if thread is None:
-        return True
-    stop = getattr(thread, "stop", None)
-    if callable(stop):
-        stop()
-    cancelled = getattr(thread, "cancelled", None)
-    if isinstance(cancelled, threading.Event):
-        cancelled.set()
-    return thread.wait(timeout_ms) if thread.isRunning() else True

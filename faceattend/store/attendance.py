@@ -14,11 +14,11 @@ order it was written, not by its wrong time.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 
 from faceattend.store import chain
-from faceattend.store.db import Store, StoreError
 from faceattend.store.days import day_start, local_day, local_zone, offset_minutes
+from faceattend.store.db import Store, StoreError
 from faceattend.store.schema import ATTENDANCE_CONTENT
 
 CHECK_IN = "check-in"
@@ -47,7 +47,7 @@ class Event:
     @property
     def in_future(self) -> bool:
         """Dated more than a few minutes ahead of now: written while the clock was ahead."""
-        return self.time > datetime.now(timezone.utc) + CLOCK_TOLERANCE
+        return self.time > datetime.now(UTC) + CLOCK_TOLERANCE
 
     @property
     def local_time(self) -> datetime:
@@ -85,10 +85,10 @@ def record(
     """
     if kind not in (CHECK_IN, CHECK_OUT):
         raise StoreError(f"unknown attendance kind {kind!r}")
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     if at is not None and (at.tzinfo is None or at > now + CLOCK_TOLERANCE):
         raise StoreError("a record's time must be a time zone-aware moment that is not in the future")
-    moment = now if at is None else at.astimezone(timezone.utc)
+    moment = now if at is None else at.astimezone(UTC)
     with store.write("cannot record attendance"):
         person = store.person(person_id)
         if person.archived:
@@ -168,7 +168,7 @@ def _events_where(store: Store, where: str, params: list[object]) -> list[Event]
 
 
 def _iso(moment: datetime) -> str:
-    return moment.astimezone(timezone.utc).isoformat(timespec="microseconds")
+    return moment.astimezone(UTC).isoformat(timespec="microseconds")
 
 
 def local_day_bounds(day: date) -> tuple[datetime, datetime]:

@@ -28,7 +28,7 @@ from __future__ import annotations
 import getpass
 import json
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from faceattend.store import chain
@@ -69,7 +69,7 @@ def log(store: Store, action: str, subject: str | None, detail: dict[str, Any], 
         person_id: int | None = None) -> int:
     """Append one event; committed with the caller's transaction when inside ``store.write``."""
     row = {
-        "time": datetime.now(timezone.utc).isoformat(timespec="microseconds"),
+        "time": datetime.now(UTC).isoformat(timespec="microseconds"),
         "actor": actor, "action": action, "subject": subject, "person_id": person_id,
         "detail": json.dumps(detail, sort_keys=True, default=str, ensure_ascii=False),
     }
@@ -79,7 +79,8 @@ def log(store: Store, action: str, subject: str | None, detail: dict[str, Any], 
 
 def events(store: Store, *, person_id: int | None = None, action: str | None = None,
            since: datetime | None = None, limit: int | None = None) -> list[AuditEvent]:
-    where, params = ["1"], []
+    where: list[str] = ["1"]
+    params: list[object] = []
     if person_id is not None:
         where.append("person_id = ?")
         params.append(person_id)
@@ -88,12 +89,12 @@ def events(store: Store, *, person_id: int | None = None, action: str | None = N
         params.append(action)
     if since is not None:
         where.append("time >= ?")
-        params.append(since.astimezone(timezone.utc).isoformat(timespec="microseconds"))
+        params.append(since.astimezone(UTC).isoformat(timespec="microseconds"))
     sql = ("SELECT id, time, actor, action, subject, person_id, detail, erased FROM audit "
            f"WHERE {' AND '.join(where)} ORDER BY id")
     if limit is not None:
         sql += f" LIMIT {int(limit)}"
     rows = store.db.execute(sql, params).fetchall()
-    return [AuditEvent(r[0], datetime.fromisoformat(r[1]) if r[1] else datetime.min.replace(tzinfo=timezone.utc),
+    return [AuditEvent(r[0], datetime.fromisoformat(r[1]) if r[1] else datetime.min.replace(tzinfo=UTC),
                        r[2] or "", r[3] or "", r[4], r[5], json.loads(r[6]) if r[6] else {}, bool(r[7]))
             for r in rows]

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import os
 import sqlite3
-from datetime import date, datetime
 from collections.abc import Callable
+from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -88,7 +88,7 @@ def shred(path: Path) -> None:
     path.unlink(missing_ok=True)
 
 
-def apply_to_backups(db_path: Path, change: Callable[[sqlite3.Connection], None], done_as: str) -> list[str]:
+def apply_to_backups(db_path: Path, change: Callable[[sqlite3.Connection], object], done_as: str) -> list[str]:
     """Make ``change`` in every backup too (an erasure, a retention run); a backup that cannot take it
     is shredded, so no copy keeps what the live database no longer has. Returns a line per backup."""
     done: list[str] = []

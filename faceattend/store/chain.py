@@ -20,7 +20,7 @@ import hashlib
 import json
 import secrets
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 GENESIS = "0" * 64
 
@@ -47,7 +47,7 @@ def head(conn: sqlite3.Connection, table: str) -> tuple[int, str]:
     return int(rid), digest
 
 
-def append(conn: sqlite3.Connection, table: str, row: dict[str, object], content: Sequence[str]) -> int:
+def append(conn: sqlite3.Connection, table: str, row: Mapping[str, object], content: Sequence[str]) -> int:
     """Insert ``row`` as the chain's next link; the caller holds a write transaction.
 
     The hash is computed from the values read back from the database, so it covers exactly
@@ -99,7 +99,8 @@ def verify(conn: sqlite3.Connection, table: str, content: Sequence[str], label: 
     previous, expected_id, last_id = GENESIS, 1, 0
     query = f"SELECT {', '.join(content)}, salt, chash, hash, erased FROM {table} ORDER BY id"
     for row in conn.execute(query):
-        values, salt, chash, digest, erased = row[:len(content)], *row[len(content):]
+        values = row[:len(content)]
+        salt, chash, digest, erased = row[len(content):]
         rid = int(values[0])
         if rid > expected_id:
             gap = f"{expected_id}" if rid == expected_id + 1 else f"{expected_id}-{rid - 1}"

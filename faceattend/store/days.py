@@ -8,7 +8,7 @@ instant whose local date is that day, which is right even where clocks jump at m
 from __future__ import annotations
 
 import os
-from datetime import date, datetime, time, timedelta, timezone, tzinfo
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -28,7 +28,7 @@ def local_zone() -> tzinfo:
             return ZoneInfo(key)
         except (ZoneInfoNotFoundError, ValueError, OSError):
             continue
-    return datetime.now().astimezone().tzinfo or timezone.utc
+    return datetime.now().astimezone().tzinfo or UTC
 
 
 def day_start(day: date, zone: tzinfo) -> datetime:
@@ -37,7 +37,7 @@ def day_start(day: date, zone: tzinfo) -> datetime:
     A midnight skipped by a DST jump resolves (fold=0) to the offset before the jump, which is
     the instant the jump happens: the first moment of that day.
     """
-    return datetime.combine(day, time.min, tzinfo=zone).astimezone(timezone.utc)
+    return datetime.combine(day, time.min, tzinfo=zone).astimezone(UTC)
 
 
 def local_day(moment: datetime, zone: tzinfo) -> date:

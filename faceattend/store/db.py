@@ -18,7 +18,7 @@ import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -57,12 +57,15 @@ class Sample:
     source: str
     created: str
 
-    def crop_from(self, store: Store) -> np.ndarray:
-        return store.sample_crop(self.id)
+
+def _row_id(cursor: sqlite3.Cursor) -> int:
+    """The id an INSERT just gave its row (always set after a successful single-row INSERT)."""
+    assert cursor.lastrowid is not None
+    return int(cursor.lastrowid)
 
 
 def utc_now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="microseconds")
+    return datetime.now(UTC).isoformat(timespec="microseconds")
 
 
 def clean_name(name: str) -> str:
@@ -208,7 +211,7 @@ class Store:
                 "INSERT INTO people (name, name_key, external_id, group_name, created) VALUES (?, ?, ?, ?, ?)",
                 [name, name_key(name), external_id or None, group or None, utc_now()],
             )
-            pid = int(cursor.lastrowid)
+            pid = _row_id(cursor)
             self.log("enrol", name, {"external_id": external_id, "group": group}, pid)
         return pid
 
@@ -287,12 +290,13 @@ class Store:
                 [person_id, model, vector.size, vector.tobytes(), encode_png(crop), float(quality),
                  source, utc_now()],
             )
-            sid = int(cursor.lastrowid)
+            sid = _row_id(cursor)
             self.log("sample-add", person.name, {"sample": sid, "source": source}, person_id)
         return sid
 
     def samples(self, person_id: int | None = None, model: str | None = None) -> list[Sample]:
-        where, params = ["1"], []
+        where: list[str] = ["1"]
+        params: list[object] = []
         if person_id is not None:
             where.append("person_id = ?")
             params.append(person_id)

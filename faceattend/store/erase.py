@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import sqlite3
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from faceattend.store import audit, chain
@@ -58,7 +58,7 @@ def archive_person(store: Store, person_id: int) -> RemovalReport:
     with store.write(f"cannot archive {person.name}"):
         samples = _erase_samples(store.db.conn, person_id)
         store.db.execute("UPDATE people SET archived = ? WHERE id = ?",
-                         [datetime.now(timezone.utc).isoformat(timespec="seconds"), person_id])
+                         [datetime.now(UTC).isoformat(timespec="seconds"), person_id])
         store.log("archive", person.name, {"samples_erased": samples}, person_id)
     report = RemovalReport(person.name, "archive", samples=samples)
     _finish(store, person_id, "archive", report)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC
+
 from sqlite_utils import Database, Migrations
 
 migrations = Migrations("faceattend")
@@ -136,11 +138,11 @@ def _create_chained_tables(db: Database) -> None:
 
 def _audit(db: Database, action: str, subject: str, pid: int, detail: dict[str, object]) -> None:
     import json
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     from faceattend.store import audit, chain
 
-    row = {"time": datetime.now(timezone.utc).isoformat(timespec="microseconds"), "actor": "upgrade",
+    row = {"time": datetime.now(UTC).isoformat(timespec="microseconds"), "actor": "upgrade",
            "action": action, "subject": subject, "person_id": pid,
            "detail": json.dumps(detail, sort_keys=True, ensure_ascii=False)}
     chain.append(db.conn, "audit", row, audit.CONTENT)

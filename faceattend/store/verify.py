@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from faceattend.store import audit, chain
@@ -68,7 +68,7 @@ def _check(conn: sqlite3.Connection, verdict: Verdict) -> None:
     behind = conn.execute("SELECT COUNT(*) FROM attendance WHERE flag = 'clock-behind'").fetchone()[0]
     if behind:
         verdict.notes.append(f"{behind} record(s) were written with the clock behind an earlier record")
-    soon = (datetime.now(timezone.utc) + CLOCK_TOLERANCE).isoformat(timespec="microseconds")
+    soon = (datetime.now(UTC) + CLOCK_TOLERANCE).isoformat(timespec="microseconds")
     ahead = conn.execute("SELECT COUNT(*) FROM attendance WHERE erased = 0 AND time > ?", [soon]).fetchone()[0]
     if ahead:
         verdict.notes.append(f"{ahead} record(s) are dated in the future (written while the clock was ahead)")

@@ -21,11 +21,16 @@ from faceattend.train.options import DEFAULT_LOSS, LAYER_CHOICES, LOSSES, Augmen
 
 if TYPE_CHECKING:
     from faceattend.train.data import FaceSet, TrainData, assemble
-    from faceattend.train.engine import Progress, TrainResult, Trainer, fine_tune
+    from faceattend.train.engine import Progress, Trainer, TrainResult, fine_tune
     from faceattend.train.metrics import Evaluation
     from faceattend.train.sources import folder_data, folder_faces, store_data, store_faces
     from faceattend.train.versions import (
-        ModelVersion, activate, active_model, discard_candidate, list_versions, save_candidate,
+        ModelVersion,
+        activate,
+        active_model,
+        discard_candidate,
+        list_versions,
+        save_candidate,
     )
 
 #: Where each public name lives. Imported on first use (PEP 562), so that ``faceattend --help``
@@ -46,4 +51,13 @@ def __getattr__(name: str) -> object:
     raise AttributeError(f"module 'faceattend.train' has no attribute {name!r}")
 
 
-__all__ = ["Augment", "DEFAULT_LOSS", "LAYER_CHOICES", "LOSSES", "TrainOptions", *_HOMES]
+# Spelled out (not ``*_HOMES``) so that linters and type checkers see the lazy names as exported.
+__all__ = [
+    "Augment", "DEFAULT_LOSS", "LAYER_CHOICES", "LOSSES", "TrainOptions",
+    "FaceSet", "TrainData", "assemble",
+    "Progress", "TrainResult", "Trainer", "fine_tune",
+    "Evaluation",
+    "folder_data", "folder_faces", "store_data", "store_faces",
+    "ModelVersion", "activate", "active_model", "discard_candidate", "list_versions", "save_candidate",
+]
+assert set(__all__) == {"Augment", "DEFAULT_LOSS", "LAYER_CHOICES", "LOSSES", "TrainOptions", *_HOMES}

@@ -16,10 +16,10 @@ import argparse
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
-
 from typing import TYPE_CHECKING
 
 from faceattend.config import Settings, command_line_settings
+from faceattend.errors import UserError
 from faceattend.store import Store
 from faceattend.train.options import LAYER_CHOICES, LOSSES, TrainOptions
 
@@ -28,8 +28,8 @@ if TYPE_CHECKING:  # torch behind these: imported when a command runs, not for -
     from faceattend.train.engine import Progress, TrainResult
 
 
-class TrainError(ValueError):
-    """A problem the user can fix (the main CLI prints ValueErrors as one line)."""
+class TrainError(UserError):
+    """A problem the user can fix (the main CLI prints it as one line)."""
 
 
 def add_train_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -37,7 +37,8 @@ def add_train_parser(subparsers: argparse._SubParsersAction) -> argparse.Argumen
     d = TrainOptions()
     p = subparsers.add_parser("train", help="fine-tune the recogniser on enrolled faces; switch models",
                               description="Fine-tune the face embedder and compare it with the stock model.")
-    p.add_argument("--people", nargs="+", metavar="NAME", help="people to train on (default: everyone, which leaves no other people to keep "
+    p.add_argument("--people", nargs="+", metavar="NAME",
+                   help="people to train on (default: everyone, which leaves no other people to keep "
                         "strangers unknown and measure false accepts unless --reference is given)")
     p.add_argument("--dataset", metavar="DIR", help="train on a folder of identity sub-folders instead")
     p.add_argument("--out", metavar="FILE", help="with --dataset: where to write the model (.pt)")
@@ -93,9 +94,10 @@ def _list(settings: Settings) -> int:
     with Store(settings.database_path()) as store:
         active = active_model(store)
     for version in list_versions(settings):
-        people = version.info.get("people") or []
+        people = version.info.get("people")
+        count = len(people) if isinstance(people, list) else 0
         mark = "*" if version.name == active else " "
-        what = "stock model" if version.is_stock else f"{version.info.get('created', '')}, {len(people)} people"
+        what = "stock model" if version.is_stock else f"{version.info.get('created', '')}, {count} people"
         print(f"{mark} {version.name}\t{what}")
     return 0
 
@@ -229,8 +231,9 @@ def _reports(data: TrainData, options: TrainOptions) -> Iterator[Progress]:
             v = report.validation
             ident = "n/a" if v.identification is None else f"{100 * v.identification:.1f}%"
             far = "n/a" if v.false_accepts is None else f"{100 * v.false_accepts:.1f}%"
+            close = dict(v.as_rows())["closest different people (held-out)"]
             print(f"\repoch {report.epoch}/{report.epochs}: identification {ident}, false accepts {far}, "
-                  f"closest pair {v.closest_pair:.3f}", file=sys.stderr)
+                  f"closest held-out pair {close}", file=sys.stderr)
         elif report.stage == "cancelled":
             print(report.message, file=sys.stderr)
         yield report
@@ -238,7 +241,7 @@ def _reports(data: TrainData, options: TrainOptions) -> Iterator[Progress]:
 
 def format_table(result: TrainResult) -> str:
     """Before and after, side by side."""
-    rows = zip(result.before.as_rows(), result.after.as_rows())
+    rows = zip(result.before.as_rows(), result.after.as_rows(), strict=True)
     lines = [f"{'':28} {'before (stock)':>26} {'after':>26}"]
     lines += [f"{name:28} {old:>26} {new:>26}" for (name, old), (_, new) in rows]
     return "\n".join(lines)

@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from faceattend.errors import UserError
+
 #: Fewer samples than this and a person is still trained on but cannot be evaluated.
 MIN_SAMPLES = 2
 #: The wizard warns below this: with fewer, a held-out split leaves too little to learn from.
@@ -71,7 +73,7 @@ def concat(sets: Sequence[FaceSet]) -> FaceSet:
         names.update(s.names)
     ids = None
     if all(s.sample_ids is not None for s in sets):
-        ids = np.concatenate([s.sample_ids for s in sets])  # type: ignore[misc]
+        ids = np.concatenate([s.sample_ids for s in sets])
     return FaceSet(np.concatenate([s.crops for s in sets]), np.concatenate([s.labels for s in sets]), names, ids)
 
 
@@ -113,9 +115,9 @@ def split_people(faces: FaceSet, fraction: float, seed: int) -> tuple[FaceSet, F
     notes = []
     for person in faces.people:
         index = rng.permutation(np.flatnonzero(faces.labels == person))
-        held = holdout_count(len(index), fraction)
-        held_idx.append(index[:held])
-        train_idx.append(index[held:])
+        count = holdout_count(len(index), fraction)
+        held_idx.append(index[:count])
+        train_idx.append(index[count:])
         name = faces.names.get(person, str(person))
         if len(index) < MIN_SAMPLES + 1:
             notes.append(f"{name}: only {len(index)} sample(s), trained on but not evaluated")
@@ -143,12 +145,12 @@ def assemble(
 ) -> TrainData:
     """Split ``faces`` into the four sets of :class:`TrainData` (people lists must be disjoint)."""
     if set(chosen) & (set(reference) | set(strangers)) or set(reference) & set(strangers):
-        raise ValueError("chosen, reference and stranger people must be different people")
+        raise UserError("chosen, reference and stranger people must be different people")
     train, held, notes = split_people(faces.of_people(chosen), holdout, seed)
     ref = concat([faces.of_people(reference), extra_reference or FaceSet.empty()])
     strange = faces.of_people(strangers)
     if len(train.people) < 2:
-        raise ValueError("choose at least two people to train on")
+        raise UserError("choose at least two people to train on")
     if not len(ref):
         notes.append("no faces of other people: strangers are not protected from drifting "
                      "(enrol more people or choose a folder of other faces)")

@@ -25,9 +25,11 @@ class Evaluation:
     - ``own_similarity``: mean similarity of held-out samples to their own person;
       ``stranger_similarity``: mean of each stranger's best similarity to anyone. Their
       difference is a smooth separation figure that moves before the counts above do.
-    - ``closest_pair``: the highest similarity between samples of two different chosen people
-      (``closest_names``), and ``gap`` = threshold - closest_pair: how far the two people most
-      alike are from being confused. Negative means they already are.
+    - ``closest_pair``: the highest similarity between held-out samples of two different chosen
+      people (``closest_names``), and ``gap`` = threshold - closest_pair: how far the two people
+      most alike are from being confused. Negative means they already are. Held-out only: the
+      training samples are what the new model was fitted to pull apart, so a pair among them
+      would flatter it. NaN when fewer than two people have held-out samples.
     """
 
     threshold: float
@@ -51,8 +53,9 @@ class Evaluation:
             ("false accepts (strangers)", _pct(self.false_accepts, self.strangers)),
             ("similarity to own person (mean)", _num(self.own_similarity)),
             ("stranger's best similarity (mean)", _num(self.stranger_similarity)),
-            ("closest different people", f"{self.closest_pair:.3f} ({' / '.join(self.closest_names)})"),
-            ("gap to threshold", f"{self.gap:+.3f} (threshold {self.threshold:.2f})"),
+            ("closest different people (held-out)", "n/a" if np.isnan(self.closest_pair) else
+             f"{self.closest_pair:.3f} ({' / '.join(self.closest_names)})"),
+            ("gap to threshold", "n/a" if np.isnan(self.gap) else f"{self.gap:+.3f} (threshold {self.threshold:.2f})"),
         ]
 
 
@@ -65,11 +68,12 @@ def _num(value: float | None) -> str:
 
 
 def closest_pair(emb: np.ndarray, labels: np.ndarray, names: Mapping[int, str]) -> tuple[float, tuple[str, str]]:
-    """Highest cosine similarity between samples of two different people, and who they are."""
+    """Highest cosine similarity between samples of two different people, and who they are
+    (NaN and no names when no two people have a sample)."""
     sims = emb @ emb.T
     sims[labels[:, None] == labels[None, :]] = -np.inf
     if not np.isfinite(sims).any():
-        return -1.0, ("", "")
+        return float("nan"), ("", "")
     i, j = np.unravel_index(int(np.argmax(sims)), sims.shape)
     pair = (names.get(int(labels[i]), str(labels[i])), names.get(int(labels[j]), str(labels[j])))
     return float(sims[i, j]), tuple(sorted(pair))  # type: ignore[return-value]
@@ -96,8 +100,6 @@ def evaluate(
         accepted = int((scores.max(1) >= threshold).sum())
         far = accepted / len(strangers)
         strange = float(scores.max(1).mean())
-    everyone = np.concatenate([gallery, probes]) if len(probes) else gallery
-    labels = np.concatenate([gallery_labels, probe_labels]) if len(probes) else gallery_labels
-    close, who = closest_pair(everyone, labels, names)
+    close, who = closest_pair(probes, probe_labels, names)  # held-out samples only (see Evaluation)
     return Evaluation(threshold, ident, rank1, len(probes), far, accepted, len(strangers), own, strange,
                       close, who, threshold - close)

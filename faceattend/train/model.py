@@ -11,14 +11,17 @@ Dropout is off for the same reason (the evaluation must see the same function as
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from faceattend.embed.mobilenet import (
-    INPUT_MEAN, INPUT_SCALE, MobileFaceNet, fuse_for_inference, load_sface,
+    INPUT_MEAN,
+    INPUT_SCALE,
+    MobileFaceNet,
+    fuse_for_inference,
+    load_sface,
 )
 from faceattend.train.options import LAYER_CHOICES
 
@@ -32,13 +35,6 @@ def stock_state() -> StateDict:
     net = MobileFaceNet()
     load_sface(net)
     return {k: v.detach().clone() for k, v in net.state_dict().items()}
-
-
-def load_state(weights: Path | None) -> StateDict:
-    """Stock weights for None, else a saved state dict (to fine-tune a fine-tuned model)."""
-    if weights is None:
-        return stock_state()
-    return torch.load(weights, map_location="cpu", weights_only=True)
 
 
 def build_net(state: StateDict, device: torch.device) -> MobileFaceNet:
@@ -60,7 +56,7 @@ class Front(nn.Module):
         if layers != "all":
             fused = fuse_for_inference(net)
             stop = len(fused.blocks) - (LAST_BLOCKS if layers == "last" else 0)
-            self.body = nn.Sequential(fused.stem, *fused.blocks[:stop])
+            self.body = nn.Sequential(fused.stem, *list(fused.blocks)[:stop])
 
     @torch.no_grad()
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -110,7 +106,7 @@ def split(net: MobileFaceNet, layers: str) -> SplitNet:
     net.eval().requires_grad_(False)
     trained: list[nn.Module] = [net.bn_features, net.fc, net.bn_embedding]
     if layers == "last":
-        trained.extend(net.blocks[-LAST_BLOCKS:])
+        trained.extend(list(net.blocks)[-LAST_BLOCKS:])
     elif layers == "all":
         trained = [net]
     for module in trained:

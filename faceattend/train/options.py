@@ -21,7 +21,8 @@ LAYER_CHOICES = ("head", "last", "all")
 #: Chosen by ``bench/finetune.py``: each loss trained on the same cached faces of ORL, LFW and
 #: LFW look-alikes. None changed identification or false accepts (the stock model is at the
 #: ceiling there); AM-Softmax moved the closest pair of different people furthest below the
-#: threshold (+20.0 gap points summed, ArcFace +6.7, triplet +2.2). bench/README.md has the figures.
+#: threshold (+18.9 gap points summed on held-out photos, ArcFace +4.5, triplet +0.6;
+#: bench/results/2026-12-03-finetune.txt). bench/README.md has the figures.
 DEFAULT_LOSS = "amsoftmax"
 
 

@@ -61,7 +61,7 @@ def detect_crops(detector: Detector, paths: Sequence[Path], progress: ProgressFn
             except ImageError as error:
                 skipped.append(f"{paths[index]}: {error}")
         found_all = detect_all(detector, [f for _, f in frames]) if frames else []
-        for (index, frame), found in zip(frames, found_all):
+        for (index, frame), found in zip(frames, found_all, strict=True):
             if found:
                 face = central_face(found, frame.shape[1], frame.shape[0])
                 crops.append(align_face(frame, face.landmarks))

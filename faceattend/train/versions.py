@@ -21,6 +21,7 @@ import numpy as np
 
 from faceattend.config import Settings
 from faceattend.embed import STOCK_MODEL, load_embedder
+from faceattend.errors import UserError
 from faceattend.paths import make_private
 from faceattend.pipeline import ACTIVE_MODEL_KEY, model_weights, models_dir
 from faceattend.store import Store, StoreError
@@ -126,7 +127,7 @@ def activate(store: Store, settings: Settings, name: str, progress: ProgressFn |
     for start in range(0, len(samples), batch):
         chunk = samples[start:start + batch]
         crops = np.stack([store.sample_crop(s.id) for s in chunk])
-        for sample, vector in zip(chunk, embedder.embed(crops)):
+        for sample, vector in zip(chunk, embedder.embed(crops), strict=True):
             vectors[sample.id] = vector
         if progress:
             progress(min(start + batch, len(samples)), len(samples))
@@ -142,7 +143,7 @@ def install_model_file(settings: Settings, path: Path) -> str:
     target = models_dir(settings) / f"{path.stem}.pt"
     if target.resolve() != path.resolve():
         if target.exists():
-            raise ValueError(f"a model called {path.stem} already exists in {target.parent}")
+            raise UserError(f"a model called {path.stem} already exists in {target.parent}")
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(path.read_bytes())
         side = path.with_suffix(".json")
@@ -167,7 +168,7 @@ def retire_models_for(store: Store, settings: Settings, names: list[str],
     retired = []
     for version in list_versions(settings):
         people = version.info.get("people") or []
-        if version.path is None or not any(name_key(str(p)) in keys for p in people):
+        if version.path is None or not isinstance(people, list) or not any(name_key(str(p)) in keys for p in people):
             continue
         if active_model(store) == version.name:
             activate(store, settings, STOCK_MODEL, progress)

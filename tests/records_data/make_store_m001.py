@@ -8,7 +8,7 @@ the upgrade (tests/test_records_safety.py) opens a copy with today's code.
 from __future__ import annotations
 
 import sys
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -23,7 +23,7 @@ with Store(out) as store:
     for name in ["Ada Lovelace", "José Martí", "JOSÉ MARTÍ", "Grace Hopper"]:  # the old code let both José in
         people[name] = store.add_person(name, external_id=f"id-{len(people)}")
         store.add_sample(people[name], np.ones(128, np.float32) / np.sqrt(128), "sface-2021dec", crop, 0.9, "x.jpg")
-    start = datetime(2026, 11, 2, 8, 0, tzinfo=timezone.utc)
+    start = datetime(2026, 11, 2, 8, 0, tzinfo=UTC)
     for day in range(3):
         for pid in people.values():
             attendance.record(store, pid, at=start + timedelta(days=day, minutes=pid))
