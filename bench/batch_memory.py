@@ -104,6 +104,9 @@ def detector_times() -> str:
 
 
 def main() -> int:
+    if sys.argv[1:2] in (["-h"], ["--help"]):
+        print(__doc__)
+        return 0
     if len(sys.argv) == 3:  # a child: one case
         print(one_case(sys.argv[1], sys.argv[2] == "padded"))
         return 0

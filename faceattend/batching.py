@@ -23,10 +23,7 @@ LADDER: tuple[int, ...] = (1, 2, 3, 4, 6, 8, 12, 16, 24, 32, *range(48, 1025, 16
 
 def padded_size(n: int, largest: int) -> int:
     """The smallest ladder size holding ``n`` rows, ``largest`` at most (callers chunk above it)."""
-    for size in LADDER:
-        if size >= n or size >= largest:
-            return min(size, largest)
-    return largest
+    return min(next((size for size in LADDER if size >= n), largest), largest)
 
 
 def run_padded(
@@ -38,17 +35,18 @@ def run_padded(
     never changes a real row's output. Always returns a tuple, one tensor per output.
     """
     if not len(x):
-        out = forward(x)
-        return out if isinstance(out, tuple) else (out,)
+        return _as_tuple(forward(x))
     outputs: list[tuple[torch.Tensor, ...]] = []
     for start in range(0, len(x), largest):
         chunk = x[start : start + largest]
         size = padded_size(len(chunk), largest)
         if size > len(chunk):
             chunk = torch.cat([chunk, chunk.new_zeros((size - len(chunk), *chunk.shape[1:]))])
-        out = forward(chunk)
-        parts = out if isinstance(out, tuple) else (out,)
-        outputs.append(tuple(part[: min(largest, len(x) - start)] for part in parts))
+        outputs.append(tuple(part[: min(largest, len(x) - start)] for part in _as_tuple(forward(chunk))))
     if len(outputs) == 1:
         return outputs[0]
     return tuple(torch.cat(parts) for parts in zip(*outputs, strict=True))
+
+
+def _as_tuple(out: torch.Tensor | tuple[torch.Tensor, ...]) -> tuple[torch.Tensor, ...]:
+    return out if isinstance(out, tuple) else (out,)

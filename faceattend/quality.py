@@ -36,8 +36,8 @@ MAX_YAW = 0.22
 #: Largest tilt of the eye line, in degrees.
 MAX_ROLL = 20.0
 #: Share of the aligned crop that may come from outside the photo (filled by padding) before
-#: the sample counts as weak. A tight ID crop (the detector's box) has 30-45% of the crop outside
-#: and, padded, embeds close to the uncropped photo; a photo that cuts into the face goes past
+#: the sample counts as weak. A tight ID crop (the detector's box) has about 40% of the crop
+#: outside (median) and, padded, embeds close to the uncropped photo; a photo that cuts into the face goes past
 #: this. Chosen on LFW people A-L (the lowest limit flagging at most 5% of tight crops), reported
 #: on people M-Z: 5% of tight crops and 94% of crops that lost identity (cosine under 0.8 to the
 #: uncropped photo) flagged (``bench/cutoff_gate.py``, bench/results/2026-12-03-cutoff-gate.txt).
